@@ -1,0 +1,137 @@
+# This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
+# level of this module contains the full copyright notices and license terms.
+from trytond.model import (
+    DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+CUSTOMER_TYPES = [
+    ('individual', "Individual"),
+    ('enterprise', "Enterprise"),
+    ]
+SIZES = [
+    (None, ""),
+    ('micro', "Micro (under 10 staff)"),
+    ('small', "Small (10-99 staff)"),
+    ('medium', "Medium (100-999 staff)"),
+    ('large', "Large (1000 staff or more)"),
+    ]
+LIFECYCLE_STAGES = [
+    ('prospect', "Prospect"),
+    ('new', "New"),
+    ('active', "Active"),
+    ('loyal', "Loyal"),
+    ('at_risk', "At Risk"),
+    ('dormant', "Dormant"),
+    ('lost', "Lost"),
+    ]
+
+
+class Industry(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'crm.industry'
+    name = fields.Char("Name", required=True, translate=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('name', 'ASC'))
+
+
+class Source(DeactivableMixin, ModelSQL, ModelView):
+    "The channel through which a customer came"
+    __name__ = 'crm.source'
+    name = fields.Char("Name", required=True, translate=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('name', 'ASC'))
+
+
+class Customer(DeactivableMixin, ModelSQL, ModelView):
+    "The CRM record of a party for a company"
+    __name__ = 'crm.customer'
+
+    name = fields.Function(
+        fields.Char("Name"), 'get_rec_name', searcher='search_rec_name')
+    party = fields.Many2One(
+        'party.party', "Party", required=True, ondelete='CASCADE',
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
+    company = fields.Many2One('company.company', "Company", required=True)
+    customer_type = fields.Selection(
+        CUSTOMER_TYPES, "Type", required=True)
+    industry = fields.Many2One('crm.industry', "Industry")
+    source = fields.Many2One('crm.source', "Source Channel")
+    size = fields.Selection(SIZES, "Size")
+    region = fields.Function(
+        fields.Many2One('country.subdivision', "Region"),
+        'get_region', searcher='search_region')
+    owner = fields.Many2One(
+        'company.employee', "Owner",
+        domain=[('company', '=', Eval('company', -1))],
+        help="The salesperson in charge of the customer.")
+    team = fields.Many2One(
+        'crm.team', "Sales Team",
+        domain=[('company', '=', Eval('company', -1))])
+    lifecycle_stage = fields.Selection(
+        LIFECYCLE_STAGES, "Lifecycle Stage", readonly=True,
+        help="Computed every day from the purchases and activities.")
+    vip = fields.Boolean("VIP")
+    key_account = fields.Boolean("Key Account")
+    phone = fields.Function(fields.Char("Phone"), 'get_party_contact')
+    mobile = fields.Function(fields.Char("Mobile"), 'get_party_contact')
+    email = fields.Function(fields.Char("E-Mail"), 'get_party_contact')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('party_company_unique', Unique(t, t.party, t.company),
+                'crm_customer.msg_customer_party_company_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.owner, Index.Range())),
+                Index(t, (t.team, Index.Range())),
+                Index(t, (t.lifecycle_stage, Index.Equality())),
+                })
+
+    @staticmethod
+    def default_company():
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_customer_type(cls):
+        return 'enterprise'
+
+    @classmethod
+    def default_lifecycle_stage(cls):
+        return 'prospect'
+
+    @classmethod
+    def default_owner(cls):
+        return Transaction().context.get('employee')
+
+    def get_rec_name(self, name):
+        return self.party.rec_name
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        return [('party.rec_name', *clause[1:])]
+
+    def get_region(self, name):
+        for address in self.party.addresses:
+            if address.subdivision:
+                return address.subdivision.id
+
+    @classmethod
+    def search_region(cls, name, clause):
+        nested = clause[0][len(name):]
+        return [('party.addresses.subdivision' + nested, *clause[1:])]
+
+    def get_party_contact(self, name):
+        return getattr(self.party, name)

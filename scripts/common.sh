@@ -1,0 +1,47 @@
+# Shared by the set-up scripts: a virtual environment in .venv with the
+# stack and the CRM modules installed as plain pip packages.
+# This file is part of the Tryton CRM suite (GPL-3.0-or-later).
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+VENV=${CRM_VENV:-$ROOT/.venv}
+PY=$VENV/bin/python
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# The content hash of the CRM modules: it keys the install stamp, the test
+# database cache and the demo database upgrade.
+modules_hash() {
+    (cd "$ROOT" && find modules -type f \
+        -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 \
+        | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-16)
+}
+
+ensure_venv() {
+    if [ ! -x "$PY" ]; then
+        say "creating the virtual environment $VENV"
+        python3 -m venv "$VENV"
+        "$PY" -m pip install -q --upgrade pip
+    fi
+    local stamp=$VENV/.crm-requirements
+    local want
+    want=$(sha1sum "$ROOT/requirements.txt" | cut -c1-16)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        say "installing the requirements"
+        "$PY" -m pip install -q -r "$ROOT/requirements.txt"
+        echo "$want" > "$stamp"
+    fi
+}
+
+install_modules() {
+    local stamp=$VENV/.crm-modules
+    local want
+    want=$(modules_hash)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        say "installing the CRM modules"
+        "$PY" -m pip install -q --force-reinstall --no-deps \
+            "$ROOT"/modules/*/
+        # A second pass installs what the modules require, once.
+        "$PY" -m pip install -q "$ROOT"/modules/*/
+        echo "$want" > "$stamp"
+    fi
+}
