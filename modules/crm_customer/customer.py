@@ -1,10 +1,15 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
+from collections import defaultdict
+
+from sql import Null
+
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
-from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
+
+from .calendar_cn import lunar_month_day
 
 CUSTOMER_TYPES = [
     ('individual', "Individual"),
@@ -82,6 +87,23 @@ class Customer(DeactivableMixin, ModelSQL, ModelView):
         help="Computed every day from the purchases and activities.")
     vip = fields.Boolean("VIP")
     key_account = fields.Boolean("Key Account")
+    birthday = fields.Date(
+        "Birthday",
+        states={
+            'invisible': Eval('customer_type') != 'individual',
+            })
+    birthday_calendar = fields.Selection([
+            ('solar', "Gregorian"),
+            ('lunar', "Lunar"),
+            ], "Birthday Calendar",
+        states={
+            'invisible': Eval('customer_type') != 'individual',
+            'required': Bool(Eval('birthday')),
+            },
+        help="The calendar in which the customer celebrates the birthday.")
+    birthday_key = fields.Integer(
+        "Birthday Key", readonly=True,
+        help="Month * 100 + day of the birthday in its calendar.")
     phone = fields.Function(fields.Char("Phone"), 'get_party_contact')
     mobile = fields.Function(fields.Char("Mobile"), 'get_party_contact')
     email = fields.Function(fields.Char("E-Mail"), 'get_party_contact')
@@ -98,6 +120,9 @@ class Customer(DeactivableMixin, ModelSQL, ModelView):
                 Index(t, (t.owner, Index.Range())),
                 Index(t, (t.team, Index.Range())),
                 Index(t, (t.lifecycle_stage, Index.Equality())),
+                Index(t, (t.birthday_calendar, Index.Equality()),
+                    (t.birthday_key, Index.Equality()),
+                    where=t.birthday != Null),
                 })
 
     @staticmethod
@@ -115,6 +140,42 @@ class Customer(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_owner(cls):
         return Transaction().context.get('employee')
+
+    @classmethod
+    def default_birthday_calendar(cls):
+        return 'solar'
+
+    @classmethod
+    def create(cls, vlist):
+        customers = super().create(vlist)
+        cls._update_birthday_key([c for c in customers if c.birthday])
+        return customers
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        cls._update_birthday_key(sum((records
+                    for records, values in zip(args[::2], args[1::2])
+                    if values.keys() & {'birthday', 'birthday_calendar'}),
+                []))
+
+    @classmethod
+    def _update_birthday_key(cls, customers):
+        """Store the month and day of the birthday in its calendar so the
+        alert cron finds the coming birthdays with an index"""
+        by_key = defaultdict(list)
+        for customer in customers:
+            key = None
+            if customer.birthday:
+                if customer.birthday_calendar == 'lunar':
+                    month, day = lunar_month_day(customer.birthday)
+                else:
+                    month, day = customer.birthday.month, customer.birthday.day
+                key = month * 100 + day
+            if key != customer.birthday_key:
+                by_key[key].append(customer)
+        for key, key_customers in by_key.items():
+            cls.write(key_customers, {'birthday_key': key})
 
     def get_rec_name(self, name):
         return self.party.rec_name

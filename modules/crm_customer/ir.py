@@ -39,3 +39,15 @@ class Rule(metaclass=PoolMeta):
         context['crm_teams'] = teams
         context['crm_managed_teams'] = managed
         return context
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('crm.customer|cron_update_classification',
+                    "Update Customer Tiers and Lifecycle"),
+                ])

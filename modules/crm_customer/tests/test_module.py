@@ -1,8 +1,13 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
+import datetime as dt
 import unittest
 
+import holidays
+
 from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.crm_customer.calendar_cn import (
+    birthday_keys_between, festivals_between, lunar_month_day)
 from trytond.modules.crm_customer.party import name_pinyin, normalize_phone
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.tests.test_tryton import ModuleTestCase
@@ -52,10 +57,85 @@ class PinyinTestCase(unittest.TestCase):
         self.assertIsNone(name_pinyin(None))
 
 
+class ChineseCalendarTestCase(unittest.TestCase):
+    "Festivals and lunar birthdays against the holidays library"
+
+    def test_festivals_2025_2040(self):
+        "The festivals fall on the days China observes them"
+        names = {
+            'new_year': '元旦',
+            'spring_festival': '春节',
+            'dragon_boat_festival': '端午节',
+            'mid_autumn_festival': '中秋节',
+            'national_day': '国庆节',
+            }
+        for year in range(2025, 2041):
+            observed = holidays.China(years=year, language='zh_CN')
+            for key, name in names.items():
+                with self.subTest(year=year, festival=key):
+                    first = min(d for d, n in observed.items()
+                        if name in n.split('; '))
+                    (_, date), = festivals_between(
+                        [key], dt.date(year, 1, 1), dt.date(year, 12, 31))
+                    self.assertEqual(date, first)
+
+    def birthday_dates(self, birthday, calendar, start, end):
+        if calendar == 'lunar':
+            month, day = lunar_month_day(birthday)
+        else:
+            month, day = birthday.month, birthday.day
+        keys = birthday_keys_between(start, end)
+        return sorted(d for (c, k), d in keys.items()
+            if (c, k) == (calendar, month * 100 + day))
+
+    def test_lunar_birthday(self):
+        "A lunar birthday moves with the lunar calendar"
+        birthday = dt.date(1980, 2, 16)  # the first day of the lunar year
+        self.assertEqual(lunar_month_day(birthday), (1, 1))
+        self.assertEqual(
+            self.birthday_dates(birthday, 'lunar',
+                dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+            [dt.date(2026, 2, 17)])
+        self.assertEqual(
+            self.birthday_dates(birthday, 'lunar',
+                dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
+            [dt.date(2027, 2, 6)])
+
+    def test_lunar_birthday_twice_in_a_year(self):
+        "A lunar date of the 11th month can fall twice in a Gregorian year"
+        birthday = dt.date(1991, 1, 5)  # 20th of the 11th lunar month
+        self.assertEqual(lunar_month_day(birthday), (11, 20))
+        keys = birthday_keys_between(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+        self.assertEqual(keys[('lunar', 1120)], dt.date(2026, 1, 8))
+        keys = birthday_keys_between(
+            dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+        self.assertEqual(keys[('lunar', 1120)], dt.date(2026, 12, 28))
+
+    def test_lunar_30th_in_a_short_month(self):
+        "The 30th of a lunar month of 29 days is celebrated on the 29th"
+        keys = birthday_keys_between(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+        for (calendar, key), date in keys.items():
+            if calendar == 'lunar' and key % 100 == 30:
+                month, day = lunar_month_day(date)
+                self.assertEqual(month * 100 + 30, key)
+                self.assertIn(day, {29, 30})
+
+    def test_solar_birthday_on_29_february(self):
+        self.assertEqual(
+            self.birthday_dates(dt.date(1980, 2, 29), 'solar',
+                dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
+            [dt.date(2027, 2, 28)])
+        self.assertEqual(
+            self.birthday_dates(dt.date(1980, 2, 29), 'solar',
+                dt.date(2028, 1, 1), dt.date(2028, 12, 31)),
+            [dt.date(2028, 2, 29)])
+
+
 class CrmCustomerTestCase(
         PartyCheckReplaceMixin, CompanyTestMixin, ModuleTestCase):
     "Test the crm_customer module"
     module = 'crm_customer'
+    extras = ['account_credit_limit', 'sale_price_list']
 
 
 del ModuleTestCase
