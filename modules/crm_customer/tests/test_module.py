@@ -1,16 +1,45 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
-import datetime as dt
+import datetime
 import unittest
+from types import SimpleNamespace
+from unittest.mock import patch
 
 import holidays
 
-from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, create_employee)
+from trytond.modules.crm_customer.activity import ActivityValidationError
 from trytond.modules.crm_customer.calendar_cn import (
     birthday_keys_between, festivals_between, lunar_month_day)
 from trytond.modules.crm_customer.party import name_pinyin, normalize_phone
 from trytond.modules.party.tests import PartyCheckReplaceMixin
-from trytond.tests.test_tryton import ModuleTestCase
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+
+def frozen_utc(*args):
+    "Make ir.date see the given UTC time as now"
+    now = datetime.datetime(*args, tzinfo=datetime.timezone.utc)
+
+    class FrozenDateTime(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return now.astimezone(tz) if tz else now.replace(tzinfo=None)
+    return patch('trytond.ir.date.datetime',
+        SimpleNamespace(datetime=FrozenDateTime))
+
+
+def create_customer(company, name):
+    pool = Pool()
+    Customer = pool.get('crm.customer')
+    Party = pool.get('party.party')
+    party = Party(name=name)
+    party.save()
+    customer = Customer(party=party, company=company)
+    customer.save()
+    return customer
 
 
 class PhoneTestCase(unittest.TestCase):
@@ -76,7 +105,7 @@ class ChineseCalendarTestCase(unittest.TestCase):
                     first = min(d for d, n in observed.items()
                         if name in n.split('; '))
                     (_, date), = festivals_between(
-                        [key], dt.date(year, 1, 1), dt.date(year, 12, 31))
+                        [key], datetime.date(year, 1, 1), datetime.date(year, 12, 31))
                     self.assertEqual(date, first)
 
     def birthday_dates(self, birthday, calendar, start, end):
@@ -90,30 +119,30 @@ class ChineseCalendarTestCase(unittest.TestCase):
 
     def test_lunar_birthday(self):
         "A lunar birthday moves with the lunar calendar"
-        birthday = dt.date(1980, 2, 16)  # the first day of the lunar year
+        birthday = datetime.date(1980, 2, 16)  # the first day of the lunar year
         self.assertEqual(lunar_month_day(birthday), (1, 1))
         self.assertEqual(
             self.birthday_dates(birthday, 'lunar',
-                dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
-            [dt.date(2026, 2, 17)])
+                datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)),
+            [datetime.date(2026, 2, 17)])
         self.assertEqual(
             self.birthday_dates(birthday, 'lunar',
-                dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
-            [dt.date(2027, 2, 6)])
+                datetime.date(2027, 1, 1), datetime.date(2027, 12, 31)),
+            [datetime.date(2027, 2, 6)])
 
     def test_lunar_birthday_twice_in_a_year(self):
         "A lunar date of the 11th month can fall twice in a Gregorian year"
-        birthday = dt.date(1991, 1, 5)  # 20th of the 11th lunar month
+        birthday = datetime.date(1991, 1, 5)  # 20th of the 11th lunar month
         self.assertEqual(lunar_month_day(birthday), (11, 20))
-        keys = birthday_keys_between(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
-        self.assertEqual(keys[('lunar', 1120)], dt.date(2026, 1, 8))
+        keys = birthday_keys_between(datetime.date(2026, 1, 1), datetime.date(2026, 1, 31))
+        self.assertEqual(keys[('lunar', 1120)], datetime.date(2026, 1, 8))
         keys = birthday_keys_between(
-            dt.date(2026, 12, 1), dt.date(2026, 12, 31))
-        self.assertEqual(keys[('lunar', 1120)], dt.date(2026, 12, 28))
+            datetime.date(2026, 12, 1), datetime.date(2026, 12, 31))
+        self.assertEqual(keys[('lunar', 1120)], datetime.date(2026, 12, 28))
 
     def test_lunar_30th_in_a_short_month(self):
         "The 30th of a lunar month of 29 days is celebrated on the 29th"
-        keys = birthday_keys_between(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+        keys = birthday_keys_between(datetime.date(2026, 1, 1), datetime.date(2026, 12, 31))
         for (calendar, key), date in keys.items():
             if calendar == 'lunar' and key % 100 == 30:
                 month, day = lunar_month_day(date)
@@ -122,13 +151,13 @@ class ChineseCalendarTestCase(unittest.TestCase):
 
     def test_solar_birthday_on_29_february(self):
         self.assertEqual(
-            self.birthday_dates(dt.date(1980, 2, 29), 'solar',
-                dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
-            [dt.date(2027, 2, 28)])
+            self.birthday_dates(datetime.date(1980, 2, 29), 'solar',
+                datetime.date(2027, 1, 1), datetime.date(2027, 12, 31)),
+            [datetime.date(2027, 2, 28)])
         self.assertEqual(
-            self.birthday_dates(dt.date(1980, 2, 29), 'solar',
-                dt.date(2028, 1, 1), dt.date(2028, 12, 31)),
-            [dt.date(2028, 2, 29)])
+            self.birthday_dates(datetime.date(1980, 2, 29), 'solar',
+                datetime.date(2028, 1, 1), datetime.date(2028, 12, 31)),
+            [datetime.date(2028, 2, 29)])
 
 
 class CrmCustomerTestCase(
@@ -136,6 +165,109 @@ class CrmCustomerTestCase(
     "Test the crm_customer module"
     module = 'crm_customer'
     extras = ['account_credit_limit', 'sale_price_list']
+
+    @with_transaction()
+    def test_overdue_company_time_zone(self):
+        "A task is overdue once its due date has passed where its company is"
+        pool = Pool()
+        Activity = pool.get('crm.activity')
+        shanghai = create_company("上海贸易")
+        shanghai.timezone = 'Asia/Shanghai'
+        shanghai.save()
+        los_angeles = create_company("LA Trading", currency=shanghai.currency)
+        los_angeles.timezone = 'America/Los_Angeles'
+        los_angeles.save()
+        tasks = {}
+        for company in [shanghai, los_angeles]:
+            tasks[company], = Activity.create([{
+                        'company': company.id,
+                        'type': 'task',
+                        'customer': create_customer(company, "客户").id,
+                        'subject': "Send the quotation",
+                        'assignee': create_employee(company).id,
+                        'due_date': datetime.date(2026, 3, 1),
+                        }])
+        done, = Activity.copy([tasks[shanghai]])
+        Activity.do([done])
+
+        for utc, overdue in [
+                # 23:59 in Shanghai, 07:59 in Los Angeles on 1 March
+                ((2026, 3, 1, 15, 59), set()),
+                # Just after midnight in Shanghai, still 1 March in LA
+                ((2026, 3, 1, 16, 1), {shanghai}),
+                # Just after midnight in Los Angeles
+                ((2026, 3, 2, 8, 1), {shanghai, los_angeles}),
+                ]:
+            with self.subTest(utc=utc), frozen_utc(*utc):
+                expected = {tasks[c] for c in overdue}
+                self.assertEqual(
+                    {Activity(r['id']) for r in Activity.read(
+                            [*map(int, tasks.values()), done.id], ['overdue'])
+                        if r['overdue']},
+                    expected)
+                self.assertEqual(
+                    set(Activity.search([('overdue', '=', True)])),
+                    expected)
+                self.assertEqual(
+                    set(Activity.search([('overdue', '!=', True)])),
+                    {*tasks.values(), done} - expected)
+                self.assertEqual(
+                    set(Activity.search([('overdue', '=', False)])),
+                    {*tasks.values(), done} - expected)
+
+    @with_transaction()
+    def test_activity_customer_other_company(self):
+        "An activity cannot be about a customer of another company"
+        pool = Pool()
+        Activity = pool.get('crm.activity')
+        company = create_company()
+        other = create_company("Other", currency=company.currency)
+        customer = create_customer(other, "Customer")
+        with self.assertRaisesRegex(
+                ActivityValidationError, 'does not belong to the company'):
+            Activity.create([{
+                        'company': company.id,
+                        'customer': customer.id,
+                        'subject': "Call",
+                        }])
+
+    @with_transaction()
+    def test_last_activity(self):
+        "The last done activity of many customers is read and searched"
+        pool = Pool()
+        Activity = pool.get('crm.activity')
+        Customer = pool.get('crm.customer')
+        company = create_company()
+        with Transaction().set_context(company=company.id):
+            active, planning, silent = [
+                create_customer(company, name)
+                for name in ["Active", "Planning", "Silent"]]
+            times = [datetime.datetime(2026, 3, d, 9, 30) for d in (1, 5, 9)]
+            activities = Activity.create([{
+                        'customer': customer.id,
+                        'subject': "Call",
+                        'start': start,
+                        } for customer, start in [
+                        (active, times[0]), (active, times[1]),
+                        (active, times[2]), (planning, times[0])]])
+            Activity.do(activities[:2])
+            Activity.cancel(activities[2:3])
+
+            self.assertEqual(
+                {c: c.last_activity for c in Customer.browse(
+                        [active, planning, silent])},
+                {active: times[1], planning: None, silent: None})
+            for clause, result in [
+                    (('last_activity', '=', times[1]), [active]),
+                    (('last_activity', '>', times[0]), [active]),
+                    (('last_activity', '<', times[1]), []),
+                    (('last_activity', '=', None), [planning, silent]),
+                    (('last_activity', '!=', None), [active]),
+                    ]:
+                with self.subTest(clause=clause):
+                    self.assertEqual(
+                        Customer.search([clause], order=[('id', 'ASC')]),
+                        result)
 
 
 del ModuleTestCase
