@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce
+from sql.operators import Exists
 
 from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, fields, sequence_ordered)
@@ -16,6 +17,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
+
+from .activity import company_midnight
 
 SERVICE_LEVELS = [
     ('standard', "Standard"),
@@ -299,6 +302,7 @@ class CustomerClassification(metaclass=PoolMeta):
     @classmethod
     def _update_lifecycle(cls, company):
         pool = Pool()
+        Activity = pool.get('crm.activity')
         Configuration = pool.get('crm.configuration')
         Date = pool.get('ir.date')
         configuration = Configuration(1)
@@ -319,12 +323,19 @@ class CustomerClassification(metaclass=PoolMeta):
                         Literal(1)))).as_('recent'),
             where=invoices.amount > 0,
             group_by=[invoices.party])
-        last_contact = cls._last_contact(purchases.last, customer)
+        activity = Activity.__table__()
+
+        def silent_since(days):
+            "No purchase nor done activity since so many days"
+            since = days_ago(days)
+            return (purchases.last < since) & ~Exists(activity.select(
+                    Literal(1),
+                    where=(activity.customer == customer.id)
+                    & (activity.state == 'done')
+                    & (activity.start >= company_midnight(company, since))))
         stage = Case(
-            (last_contact < days_ago(configuration.lifecycle_lost_days),
-                'lost'),
-            (last_contact < days_ago(configuration.lifecycle_dormant_days),
-                'dormant'),
+            (silent_since(configuration.lifecycle_lost_days), 'lost'),
+            (silent_since(configuration.lifecycle_dormant_days), 'dormant'),
             (purchases.last < days_ago(configuration.lifecycle_at_risk_days),
                 'at_risk'),
             (purchases.first >= days_ago(configuration.lifecycle_new_days),
@@ -347,12 +358,6 @@ class CustomerClassification(metaclass=PoolMeta):
                 & ~customer.party.in_(purchases.select(purchases.party))
                 & ((customer.lifecycle_stage != 'prospect')
                     | (customer.last_purchase_date != Null))))
-
-    @classmethod
-    def _last_contact(cls, last_purchase, customer):
-        """Return the expression of the last contact with the customer:
-        the last purchase, or a later activity"""
-        return last_purchase
 
 
 class ConfigurationClassification(metaclass=PoolMeta):

@@ -50,4 +50,6 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend([
                 ('crm.customer|cron_update_classification',
                     "Update Customer Tiers and Lifecycle"),
+                ('crm.alert.rule|cron_generate_alerts',
+                    "Generate CRM Alerts"),
                 ])

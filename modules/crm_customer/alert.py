@@ -1,0 +1,497 @@
+# This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
+# level of this module contains the full copyright notices and license terms.
+"""Relationship alerts: rules that the daily cron turns into follow-ups for
+the owners of the customers, at most once per rule, customer and period."""
+import datetime as dt
+import json
+from collections import defaultdict
+
+from sql import Cast, Literal, Null
+from sql.aggregate import Max, Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.operators import Exists
+
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .activity import company_midnight
+from .calendar_cn import FESTIVALS, birthday_keys_between, festivals_between
+
+ALERT_KINDS = [
+    ('revisit', "Periodic Revisit"),
+    ('birthday', "Birthday"),
+    ('festival', "Festival Greetings"),
+    ('after_sales', "After-Sales Follow-up"),
+    ('overdue', "Overdue Receivable"),
+    ('churn', "No Purchase (Churn Risk)"),
+    ]
+LEVELS = [
+    ('info', "Info"),
+    ('warning', "Warning"),
+    ('critical', "Critical"),
+    ]
+FESTIVAL_NAMES = [
+    ('new_year', "New Year's Day"),
+    ('spring_festival', "Spring Festival"),
+    ('lantern_festival', "Lantern Festival"),
+    ('dragon_boat_festival', "Dragon Boat Festival"),
+    ('qixi_festival', "Qixi Festival"),
+    ('mid_autumn_festival', "Mid-Autumn Festival"),
+    ('double_ninth_festival', "Double Ninth Festival"),
+    ('national_day', "National Day"),
+    ]
+assert {k for k, _ in FESTIVAL_NAMES} == set(FESTIVALS)
+
+
+def _text(column):
+    return Cast(column, 'VARCHAR')
+
+
+class AlertRule(DeactivableMixin, ModelSQL, ModelView):
+    "What makes the cron remind owners to follow their customers up"
+    __name__ = 'crm.alert.rule'
+
+    name = fields.Char("Name", required=True, translate=True)
+    company = fields.Many2One('company.company', "Company", required=True)
+    kind = fields.Selection(ALERT_KINDS, "Kind", required=True)
+    level = fields.Selection(LEVELS, "Level", required=True)
+    days = fields.Integer(
+        "Days", required=True, domain=[('days', '>=', 0)],
+        help="Periodic revisit: after so many days without activity.\n"
+        "Birthday and festival: so many days ahead.\n"
+        "After-sales: so many days after the invoice.\n"
+        "Overdue receivable: due for more than so many days.\n"
+        "No purchase: for more than so many days.")
+    tier = fields.Many2One(
+        'crm.tier', "Tier",
+        domain=[('company', '=', Eval('company', -1))],
+        help="Limit the rule to the customers of the tier.")
+    vip_only = fields.Boolean("VIP and Key Accounts Only")
+    festivals = fields.MultiSelection(
+        FESTIVAL_NAMES, "Festivals",
+        states={
+            'invisible': Eval('kind') != 'festival',
+            'required': Eval('kind') == 'festival',
+            })
+    escalate_days = fields.Integer(
+        "Escalate After Days",
+        domain=['OR',
+            ('escalate_days', '=', None),
+            ('escalate_days', '>=', 0),
+            ],
+        states={
+            'invisible': Eval('level') != 'critical',
+            },
+        help="A critical alert still open so many days after its due date "
+        "goes to the manager of the customer's team.")
+
+    @staticmethod
+    def default_company():
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_level(cls):
+        return 'info'
+
+    @classmethod
+    def default_days(cls):
+        return 30
+
+    @classmethod
+    def cron_generate_alerts(cls):
+        "Create the alerts of every active rule and escalate ignored ones"
+        pool = Pool()
+        Alert = pool.get('crm.alert')
+        company_id = Transaction().context.get('company')
+        rules = cls.search(
+            [('company', '=', company_id)] if company_id else [])
+        cls.generate_alerts(rules)
+        Alert.escalate()
+
+    @classmethod
+    def generate_alerts(cls, rules):
+        pool = Pool()
+        Alert = pool.get('crm.alert')
+        alert = Alert.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*alert.select(Coalesce(Max(alert.id), 0)))
+        last_id, = cursor.fetchone()
+        for rule in rules:
+            if rule.kind == 'festival':
+                rule._create_festival_tasks()
+            else:
+                rule._insert_alerts()
+        cursor.execute(*alert.select(alert.id, where=alert.id > last_id))
+        Alert.notify(Alert.browse([r for r, in cursor]))
+
+    def _today(self):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        with Transaction().set_context(company=self.company.id):
+            return Date.today()
+
+    def _scope(self, customer):
+        "The condition on the customers the rule covers"
+        where = ((customer.company == self.company.id)
+            & (customer.active == Literal(True))
+            & (customer.owner != Null))
+        if self.tier:
+            where &= customer.tier == self.tier.id
+        if self.vip_only:
+            where &= ((customer.vip == Literal(True))
+                | (customer.key_account == Literal(True)))
+        return where
+
+    def _insert_alerts(self):
+        """Insert in one statement the alerts the rule raises today that do
+        not exist yet for their customer and period"""
+        pool = Pool()
+        Alert = pool.get('crm.alert')
+        Customer = pool.get('crm.customer')
+        alert = Alert.__table__()
+        existing = Alert.__table__()
+        customer = Customer.__table__()
+        cursor = Transaction().connection.cursor()
+
+        # columns: customer, owner, period, due_date, amount
+        candidates = getattr(self, f'_candidates_{self.kind}')(customer)
+        new = candidates.select(
+            Literal(Transaction().user), Literal(dt.datetime.now()),
+            Literal(self.company.id), Literal(self.id), Literal(self.kind),
+            Literal(self.level), Literal('open'),
+            candidates.customer, candidates.owner, candidates.period,
+            candidates.due_date, candidates.amount,
+            where=~Exists(existing.select(Literal(1),
+                    where=(existing.rule == self.id)
+                    & (existing.customer == candidates.customer)
+                    & (existing.period == candidates.period))))
+        cursor.execute(*alert.insert(
+                [alert.create_uid, alert.create_date, alert.company,
+                    alert.rule, alert.kind, alert.level, alert.state,
+                    alert.customer, alert.owner, alert.period,
+                    alert.due_date, alert.amount],
+                new))
+
+    def _candidates_churn(self, customer):
+        "No purchase for more than the days: once per last purchase"
+        limit = self._today() - dt.timedelta(days=self.days)
+        return customer.select(
+            customer.id.as_('customer'), customer.owner.as_('owner'),
+            _text(customer.last_purchase_date).as_('period'),
+            Literal(self._today()).as_('due_date'),
+            Literal(None).as_('amount'),
+            where=self._scope(customer)
+            & (customer.last_purchase_date < limit))
+
+    def _candidates_revisit(self, customer):
+        """No done activity for more than the days since the last one or
+        since the customer was recorded: once per last contact"""
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        last = Customer._last_activity_query()
+        today = self._today()
+        limit = company_midnight(
+            self.company, today - dt.timedelta(days=self.days))
+        last_contact = Coalesce(last.last_activity, customer.create_date)
+        return customer.join(last, 'LEFT',
+            condition=last.customer == customer.id).select(
+            customer.id.as_('customer'), customer.owner.as_('owner'),
+            _text(last_contact).as_('period'),
+            Literal(today).as_('due_date'),
+            Literal(None).as_('amount'),
+            where=self._scope(customer) & (last_contact < limit))
+
+    def _candidates_birthday(self, customer):
+        "The birthday is within the days: once per celebration"
+        today = self._today()
+        keys = birthday_keys_between(
+            today, today + dt.timedelta(days=self.days))
+        date = Case(*(
+                ((customer.birthday_calendar == calendar)
+                    & (customer.birthday_key == key), date)
+                for (calendar, key), date in keys.items()), else_=Null)
+        return customer.select(
+            customer.id.as_('customer'), customer.owner.as_('owner'),
+            _text(date).as_('period'), date.as_('due_date'),
+            Literal(None).as_('amount'),
+            where=self._scope(customer) & (customer.birthday != Null)
+            & (date != Null))
+
+    def _candidates_after_sales(self, customer):
+        """An invoice posted the days ago (or in the week before, should the
+        cron have missed a day): once per invoice"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        day = self._today() - dt.timedelta(days=self.days)
+        return customer.join(invoice,
+            condition=(invoice.party == customer.party)
+            & (invoice.company == customer.company)).select(
+            customer.id.as_('customer'), customer.owner.as_('owner'),
+            _text(invoice.id).as_('period'),
+            Literal(self._today()).as_('due_date'),
+            invoice.total_amount_cache.as_('amount'),
+            where=self._scope(customer)
+            & (invoice.type == 'out')
+            & invoice.state.in_(['posted', 'paid'])
+            & (invoice.invoice_date <= day)
+            & (invoice.invoice_date > day - dt.timedelta(days=7))
+            & (invoice.total_amount_cache > 0))
+
+    def _candidates_overdue(self, customer):
+        """Receivables due for more than the days: once per oldest overdue
+        due date"""
+        pool = Pool()
+        Account = pool.get('account.account')
+        AccountType = pool.get('account.account.type')
+        MoveLine = pool.get('account.move.line')
+        account = Account.__table__()
+        account_type = AccountType.__table__()
+        line = MoveLine.__table__()
+        limit = self._today() - dt.timedelta(days=self.days)
+        overdue = (line
+            .join(account, condition=line.account == account.id)
+            .join(account_type, condition=account.type == account_type.id)
+            .select(
+                line.party,
+                Min(line.maturity_date).as_('oldest'),
+                Sum(line.debit - line.credit).as_('amount'),
+                where=(line.reconciliation == Null)
+                & (account.company == self.company.id)
+                & account_type.receivable
+                & (line.maturity_date < limit),
+                group_by=[line.party],
+                having=Sum(line.debit - line.credit) > 0))
+        return customer.join(overdue,
+            condition=overdue.party == customer.party).select(
+            customer.id.as_('customer'), customer.owner.as_('owner'),
+            _text(overdue.oldest).as_('period'),
+            Literal(self._today()).as_('due_date'),
+            overdue.amount.as_('amount'),
+            where=self._scope(customer))
+
+    def _create_festival_tasks(self):
+        """Create for each owner one greeting task per festival listing
+        their customers, rather than one alert per customer"""
+        pool = Pool()
+        Activity = pool.get('crm.activity')
+        Customer = pool.get('crm.customer')
+        customer = Customer.__table__()
+        cursor = Transaction().connection.cursor()
+        today = self._today()
+        festivals = list(festivals_between(
+                self.festivals, today, today + dt.timedelta(days=self.days)))
+        if not festivals:
+            return
+        cursor.execute(*customer.select(
+                customer.owner, customer.id,
+                where=self._scope(customer),
+                order_by=[customer.owner, customer.id]))
+        by_owner = defaultdict(list)
+        for owner_id, customer_id in cursor:
+            by_owner[owner_id].append(customer_id)
+        names = dict(self.fields_get(['festivals'])['festivals']['selection'])
+        to_create = []
+        document = f'{self.__name__},{self.id}'
+        for key, date in festivals:
+            # Greet the day before the festival
+            due_date = date - dt.timedelta(days=1)
+            done = {a.assignee.id for a in Activity.search([
+                        ('document', '=', document),
+                        ('due_date', '=', due_date),
+                        ])}
+            for owner_id, customer_ids in by_owner.items():
+                if owner_id in done:
+                    continue
+                customers = Customer.browse(customer_ids)
+                to_create.append({
+                        'company': self.company.id,
+                        'type': 'task',
+                        'customer': customer_ids[0],
+                        'employee': owner_id,
+                        'assignee': owner_id,
+                        'subject': gettext(
+                            'crm_customer.msg_festival_task_subject',
+                            festival=names[key], count=len(customer_ids)),
+                        'description': '\n'.join(
+                            c.rec_name for c in customers),
+                        'document': document,
+                        'due_date': due_date,
+                        'priority': 'high',
+                        })
+        Activity.create(to_create)
+
+
+class Alert(Workflow, ModelSQL, ModelView):
+    "A follow-up the owner of a customer has to do"
+    __name__ = 'crm.alert'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    rule = fields.Many2One(
+        'crm.alert.rule', "Rule", required=True, readonly=True,
+        ondelete='CASCADE')
+    kind = fields.Selection(ALERT_KINDS, "Kind", readonly=True)
+    level = fields.Selection(LEVELS, "Level", required=True, readonly=True)
+    customer = fields.Many2One(
+        'crm.customer', "Customer", required=True, readonly=True,
+        ondelete='CASCADE')
+    owner = fields.Many2One(
+        'company.employee', "Owner", readonly=True,
+        states={'readonly': Eval('state') != 'open'})
+    period = fields.Char(
+        "Period", readonly=True,
+        help="What the alert is about: a date or a document. "
+        "A rule raises one alert per customer and period.")
+    due_date = fields.Date("Due Date", readonly=True)
+    amount = fields.Numeric("Amount", digits=(16, 2), readonly=True)
+    note = fields.Text("Note", states={'readonly': Eval('state') != 'open'})
+    escalated_to = fields.Many2One(
+        'company.employee', "Escalated To", readonly=True)
+    escalation_date = fields.Date("Escalation Date", readonly=True)
+    state = fields.Selection([
+            ('open', "Open"),
+            ('done', "Done"),
+            ('dismissed', "Dismissed"),
+            ], "State", required=True, readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('rule_customer_period_unique',
+                Unique(t, t.rule, t.customer, t.period),
+                'crm_customer.msg_alert_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.state, Index.Equality()),
+                    where=t.state == 'open'),
+                Index(t, (t.owner, Index.Range())),
+                })
+        cls._order = [('due_date', 'ASC NULLS LAST'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('open', 'done'),
+            ('open', 'dismissed'),
+            ('done', 'open'),
+            ('dismissed', 'open'),
+            }
+        cls._buttons.update({
+                'do': {
+                    'invisible': Eval('state') != 'open',
+                    'icon': 'tryton-ok',
+                    },
+                'dismiss': {
+                    'invisible': Eval('state') != 'open',
+                    'icon': 'tryton-cancel',
+                    },
+                'reopen': {
+                    'invisible': Eval('state') == 'open',
+                    'icon': 'tryton-undo',
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'open'
+
+    def get_rec_name(self, name):
+        return f'{self.rule.rec_name}: {self.customer.rec_name}'
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('done')
+    def do(cls, alerts):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('dismissed')
+    def dismiss(cls, alerts):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('open')
+    def reopen(cls, alerts):
+        pass
+
+    @classmethod
+    def escalate(cls):
+        """Hand the critical alerts still open past the rule's delay to the
+        manager of the customer's team"""
+        pool = Pool()
+        Rule = pool.get('crm.alert.rule')
+        to_notify = []
+        for rule in Rule.search([
+                    ('level', '=', 'critical'),
+                    ('escalate_days', '!=', None),
+                    ]):
+            today = rule._today()
+            alerts = cls.search([
+                    ('rule', '=', rule.id),
+                    ('state', '=', 'open'),
+                    ('escalated_to', '=', None),
+                    ('due_date', '<=',
+                        today - dt.timedelta(days=rule.escalate_days)),
+                    ('customer.team.manager', '!=', None),
+                    ])
+            by_manager = defaultdict(list)
+            for alert in alerts:
+                by_manager[alert.customer.team.manager].append(alert)
+            for manager, manager_alerts in by_manager.items():
+                cls.write(manager_alerts, {
+                        'escalated_to': manager.id,
+                        'escalation_date': today,
+                        })
+                to_notify.extend(manager_alerts)
+        cls.notify(to_notify, escalation=True)
+
+    @classmethod
+    def notify(cls, alerts, escalation=False):
+        """Tell each employee concerned, as a Tryton notification, how many
+        alerts they got and open them on a click"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Notification = pool.get('res.notification')
+        User = pool.get('res.user')
+        by_employee = defaultdict(list)
+        for alert in alerts:
+            employee = alert.escalated_to if escalation else alert.owner
+            if employee:
+                by_employee[employee.id].append(alert.id)
+        if not by_employee:
+            return
+        users = User.search([('employees', 'in', list(by_employee))])
+        action_id = ModelData.get_id('crm_customer', 'act_alert_form')
+        message = ('crm_customer.msg_alert_escalated_notification'
+            if escalation else 'crm_customer.msg_alert_notification')
+        notifications = []
+        for user in users:
+            alert_ids = sorted({a for e in user.employees
+                        for a in by_employee.get(e.id, [])})
+            if not alert_ids:
+                continue
+            with Transaction().set_context(language=user.language.code
+                    if user.language else None):
+                label = gettext(message, count=len(alert_ids))
+            notifications.append({
+                    'user': user.id,
+                    'label': label,
+                    'model': cls.__name__,
+                    'records': json.dumps(alert_ids),
+                    'action': action_id,
+                    })
+        Notification.create(notifications)
+
+
+class Activity(metaclass=PoolMeta):
+    __name__ = 'crm.activity'
+
+    @classmethod
+    def _get_documents(cls):
+        return super()._get_documents() + ['crm.alert.rule']
