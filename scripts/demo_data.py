@@ -7,12 +7,14 @@ of sales, invoices and payments in a database where crm_customer is active.
         [--customers N] [--seed S] [--bulk]
 """
 import argparse
+import configparser
+import os
 import sys
 
 from proteus import config as pconfig
+from trytond.pool import Pool
 
-import demo
-from demo import plan, setup
+BULK_ABOVE = 50  # customers: beyond, the history is written in bulk
 
 
 def main():
@@ -21,16 +23,30 @@ def main():
     parser.add_argument('--config', '-c', dest='config_file')
     parser.add_argument('--customers', type=int, default=300)
     parser.add_argument('--seed', type=int, default=1)
-    parser.add_argument('--bulk', action='store_true', default=None,
+    parser.add_argument('--bulk', action='store_true',
         help="write the history with SQL; the default above "
-        f"{demo.BULK_ABOVE} customers")
+        f"{BULK_ABOVE} customers")
     args = parser.parse_args()
+    if args.config_file and 'TRYTOND_DATABASE_URI' not in os.environ:
+        # proteus reads the database name as a URI: give it the server's
+        # URI so the name is looked up where the configuration says
+        trytond_conf = configparser.ConfigParser()
+        trytond_conf.read(args.config_file)
+        if uri := trytond_conf.get('database', 'uri', fallback=None):
+            os.environ['TRYTOND_DATABASE_URI'] = uri
     config = pconfig.set_trytond(args.database, config_file=args.config_file)
-    if setup.company_exists(config, plan.COMPANY_NAME):
-        print(f"{plan.COMPANY_NAME} already exists in {args.database}: "
+    # The set-up uses Tryton's test tools: importing them reads the backend
+    # and switches the pool to test mode, which a real database is not in
+    test_mode = Pool.test
+    import demo
+    Pool.test = test_mode
+    name = demo.plan.COMPANY_NAME
+    if demo.setup.company_exists(config, name):
+        print(f"{name} already exists in {args.database}: "
             "nothing done", file=sys.stderr)
         return 2
-    demo.generate(config, args.customers, args.seed, use_bulk=args.bulk)
+    use_bulk = args.bulk or args.customers > BULK_ABOVE
+    demo.generate(config, args.customers, args.seed, use_bulk=use_bulk)
     return 0
 
 

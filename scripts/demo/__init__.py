@@ -6,16 +6,12 @@ import time
 
 from . import bulk, orm, plan, setup
 
-BULK_ABOVE = 1000  # customers: beyond, ORM posting is too slow
 
-
-def generate(config, count, seed, use_bulk=None, name=plan.COMPANY_NAME,
+def generate(config, count, seed, use_bulk, name=plan.COMPANY_NAME,
         today=None, log=print):
     "Build the company; return it with the plan it was built from"
     if today is None:
         today = dt.date.today()
-    if use_bulk is None:
-        use_bulk = count > BULK_ABOVE
     start = time.monotonic()
     company, orders = setup.build(config, name, seed, count, today)
     log(f"master data: {count} customers, {len(orders)} orders planned "

@@ -14,15 +14,17 @@ from collections import Counter
 from itertools import count
 
 from sql import Table
-from sql.aggregate import Max
+from sql.aggregate import Max, Min
 
 from trytond import backend
 from trytond.pool import Pool
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, TransactionError
 
 from .plan import TAX_RATE, payment_days, round_amount
 
 FLUSH = 20000  # rows kept in memory per table before they are written
+MAX_PARAMS = 10000  # per query, under SQLite's and PostgreSQL's limits
 
 # The columns written per table, besides id, create_uid and create_date,
 # in an order that inserts the targets of foreign keys first
@@ -91,15 +93,21 @@ class Rows:
         return values['id']
 
     def flush(self, cursor, user, now):
-        if not self.rows:
-            return
+        "Insert the rows: COPY on PostgreSQL, a prepared INSERT elsewhere"
         columns = ['id', 'create_uid', 'create_date'] + self.columns
-        query, _ = tuple(self.table.insert(
-                [getattr(self.table, c) for c in columns],
-                [[None] * len(columns)]))
-        cursor.executemany(query, [
-                [r['id'], user, now] + [r.get(c) for c in self.columns]
-                for r in self.rows])
+        rows = ([r['id'], user, now] + [r.get(c) for c in self.columns]
+            for r in self.rows)
+        if backend.name == 'postgresql':
+            names = ', '.join(f'"{c}"' for c in columns)
+            with cursor.copy(
+                    f'COPY "{self.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            query, _ = tuple(self.table.insert(
+                    [getattr(self.table, c) for c in columns],
+                    [[None] * len(columns)]))
+            cursor.executemany(query, rows)
         self.rows.clear()
 
 
@@ -150,7 +158,6 @@ class Writer:
         AccountConfiguration = pool.get('account.configuration')
         Location = pool.get('stock.location')
         Product = pool.get('product.product')
-        Party = pool.get('party.party')
         Tax = pool.get('account.tax')
         self.company = company
         self.company_id = company_id = company.record.id
@@ -180,19 +187,40 @@ class Writer:
         self.units = [p.sale_uom.id
             for p in Product.browse([p.id for p in company.products])]
         self.parties = [p.id for p in company.parties]
-        self.addresses = [p.addresses[0].id
-            for p in Party.browse(self.parties)]
+        self.addresses = self._addresses(self.parties)
         self.terms = {k: t.id for k, t in company.terms.items()}
-        self._fiscalyears, self._periods = {}, {}
+        self._sequences_of, self._periods = {}, {}
         self.completions = _completions(events)
         self.numbers = self._numbers(events)
         self.tables = {name: Rows(name) for name in COLUMNS}
 
-    def _fiscalyear(self, date):
-        if date not in self._fiscalyears:
-            self._fiscalyears[date] = next(f for f in self.fiscalyears
+    @staticmethod
+    def _addresses(parties):
+        "Return the first address of each party"
+        address = Pool().get('party.address').__table__()
+        cursor = Transaction().connection.cursor()
+        first = {}
+        for sub_parties in grouped_slice(parties, MAX_PARAMS):
+            cursor.execute(*address.select(
+                    address.party, Min(address.id),
+                    where=address.party.in_(list(sub_parties)),
+                    group_by=[address.party]))
+            first.update(cursor)
+        return [first[p] for p in parties]
+
+    def _sequences(self, date):
+        """Return the move, invoice and credit note sequences of the fiscal
+        year of the date"""
+        if date not in self._sequences_of:
+            fiscalyear = next(f for f in self.fiscalyears
                 if f.start_date <= date <= f.end_date)
-        return self._fiscalyears[date]
+            invoice_sequences, = fiscalyear.invoice_sequences
+            self._sequences_of[date] = {
+                'move': fiscalyear.move_sequence,
+                'invoice': invoice_sequences.out_invoice_sequence,
+                'credit': invoice_sequences.out_credit_note_sequence,
+                }
+        return self._sequences_of[date]
 
     def _period(self, date):
         if date not in self._periods:
@@ -200,20 +228,15 @@ class Writer:
                 if p.start_date <= date <= p.end_date)
         return self._periods[date]
 
-    def _invoice_sequence(self, date, kind):
-        sequences, = self._fiscalyear(date).invoice_sequences
-        return (sequences.out_credit_note_sequence if kind == 'credit'
-            else sequences.out_invoice_sequence)
-
     def _numbers(self, events):
         """Draw the numbers of the sequences as the events draw them:
         return a list per sequence id, 'sale' and 'reconciliation'"""
         wanted = Counter()
         sequences = {}
         for kind, date, order, *_ in events:
-            used = [self._fiscalyear(date).move_sequence]
+            used = [self._sequences(date)['move']]
             if kind != 'payment':
-                used.append(self._invoice_sequence(date, kind))
+                used.append(self._sequences(date)[kind])
             for sequence in used:
                 sequences.setdefault(sequence.id, (sequence, date))
                 wanted[sequence.id] += 1
@@ -241,7 +264,7 @@ class Writer:
         return self.tables['account_move'].add(
             company=self.company_id, journal=journal,
             period=self._period(date), date=date,
-            number=next(self.numbers[self._fiscalyear(date).move_sequence.id]),
+            number=next(self.numbers[self._sequences(date)['move'].id]),
             post_date=self.today, origin=origin, state='posted')
 
     def _move_line(self, move, account, amount, **values):
@@ -272,7 +295,7 @@ class Writer:
         untaxed = sum(amounts)
         tax_amount = round_amount(untaxed * TAX_RATE)
         total = untaxed + tax_amount
-        sequence = self._invoice_sequence(date, kind)
+        sequence = self._sequences(date)[kind]
         number = next(self.numbers[sequence.id])
         invoice = next(t['account_invoice'].ids)
         move = self._move(

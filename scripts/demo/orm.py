@@ -37,7 +37,7 @@ def _sales(config, company, orders):
     return invoices
 
 
-def _credit_note(config, company, order, invoice):
+def _credit_note(config, order, invoice):
     Invoice = Model.get('account.invoice', config=config)
     date, index, quantity = order.credit
     original = invoice.lines[index]
@@ -79,7 +79,7 @@ def history(config, company, events):
         if kind == 'invoice':
             to_post.append(invoice)
         elif kind == 'credit':
-            to_post.append(_credit_note(config, company, order, invoice))
+            to_post.append(_credit_note(config, order, invoice))
         else:
             if to_post:
                 post()

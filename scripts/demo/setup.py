@@ -2,9 +2,8 @@
 """The company, its accounting, products, staff and customers, through
 proteus as a user would enter them."""
 import datetime as dt
-from decimal import Decimal
 
-from proteus import Model, Wizard
+from proteus import Model
 from trytond.modules.account.tests.tools import (
     create_chart, create_fiscalyear, create_tax, get_accounts)
 from trytond.modules.account_invoice.tests.tools import (
@@ -198,7 +197,9 @@ def find_or_create(config, model, names):
 
 def customers(config, company, customers, china, subdivisions, employees,
         teams, terms):
-    "Return the parties of the planned customers, with their CRM records"
+    """Return the parties of the planned customers, with their CRM records.
+    They are created in batches with the server's create, as an import
+    does: setting each field through proteus would call its on_change."""
     Party = Model.get('party.party', config=config)
     Customer = Model.get('crm.customer', config=config)
     industries = find_or_create(
@@ -207,34 +208,35 @@ def customers(config, company, customers, china, subdivisions, employees,
     parties = []
     for start in range(0, len(customers), BATCH):
         batch = customers[start:start + BATCH]
-        records = []
-        for customer in batch:
-            party = Party(name=customer.name)
-            address = party.addresses[0]
-            address.street = customer.street
-            address.city = customer.city
-            address.country = china
-            address.subdivision = subdivisions[customer.subdivision]
-            party.contact_mechanisms.new(type='mobile', value=customer.mobile)
-            if customer.email:
-                party.contact_mechanisms.new(
-                    type='email', value=customer.email)
-            party.customer_payment_term = terms[customer.payment_term]
-            records.append(party)
-        Party.save(records)
-        Customer.save([Customer(
-                    party=party, company=company,
-                    customer_type=customer.customer_type,
-                    industry=(industries[customer.industry]
-                        if customer.industry is not None else None),
-                    source=sources[customer.source],
-                    size=customer.size,
-                    owner=employees[customer.owner],
-                    team=teams[customer.team],
-                    vip=customer.vip,
-                    key_account=customer.key_account)
-                for party, customer in zip(records, batch)])
-        parties.extend(records)
+        party_ids = Party._proxy.create([{
+                    'name': c.name,
+                    'addresses': [('create', [{
+                                    'street': c.street,
+                                    'city': c.city,
+                                    'country': china.id,
+                                    'subdivision':
+                                    subdivisions[c.subdivision].id,
+                                    }])],
+                    'contact_mechanisms': [('create', [
+                                {'type': 'mobile', 'value': c.mobile}]
+                            + ([{'type': 'email', 'value': c.email}]
+                                if c.email else []))],
+                    'customer_payment_term': terms[c.payment_term].id,
+                    } for c in batch], config.context)
+        Customer._proxy.create([{
+                    'party': party,
+                    'company': company.id,
+                    'customer_type': c.customer_type,
+                    'industry': (industries[c.industry].id
+                        if c.industry is not None else None),
+                    'source': sources[c.source].id,
+                    'size': c.size,
+                    'owner': employees[c.owner].id,
+                    'team': teams[c.team].id,
+                    'vip': c.vip,
+                    'key_account': c.key_account,
+                    } for party, c in zip(party_ids, batch)], config.context)
+        parties.extend(Party(i) for i in party_ids)
     return parties
 
 
