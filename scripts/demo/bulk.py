@@ -229,8 +229,9 @@ class Writer:
         return self._periods[date]
 
     def _numbers(self, events):
-        """Draw the numbers of the sequences as the events draw them:
-        return a list per sequence id, 'sale' and 'reconciliation'"""
+        """Draw the numbers of the sequences in the order the events draw
+        them: return an iterator per sequence id and for 'sale', the list
+        of the reconciliations' numbers by rank for 'reconciliation'"""
         wanted = Counter()
         sequences = {}
         for kind, date, order, *_ in events:
