@@ -52,6 +52,9 @@ install_sao() {
     mkdir -p "$VAR"
     mv "$tmp/package" "$SAO"
     rm -rf "$tmp"
+    # index.html loads these for site customisations: without them the
+    # browser reports two failed requests on every page load.
+    touch "$SAO/custom.css" "$SAO/custom.js"
 }
 
 write_config() {
