@@ -101,7 +101,8 @@ create_database() {
     fi
     # The empty line answers the question for the admin's e-mail: none.
     admin --all --language en zh_CN <<< '' > /dev/null
-    say "activating $(crm_modules | xargs) with their dependencies"
+    say "activating the CRM modules ($(crm_modules | xargs)) and" \
+        "their dependencies"
     # shellcheck disable=SC2046
     admin -u $(crm_modules) --activate-dependencies
     say "loading the demo data"
@@ -150,13 +151,13 @@ stop() {
 
 serve() {
     pids=()
+    trap stop EXIT
+    trap 'exit 0' INT TERM
     start "$VENV/bin/trytond" -c "$CONF" -d "$DB"
     # One cron process: SQLite cannot stop two from running the same job.
     start "$VENV/bin/trytond-cron" -c "$CONF" -d "$DB" -n 1
     # --- Hook: the SMS worker on a simulated modem starts here, with
     # --- start, like the servers above.
-    trap stop EXIT
-    trap 'exit 0' INT TERM
     say "the CRM demo runs at http://127.0.0.1:$PORT/"
     say "log in as admin with the password $(cat "$PASSFILE") (Ctrl-C stops)"
     # Stop all when one of them ends.
