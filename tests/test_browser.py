@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     '--headless=new', '--no-sandbox', '--disable-gpu',
     '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--window-size=1280,800',
-    '--lang=zh-CN',
+    '--lang=zh-CN', '--hide-scrollbars',
     ]
 SCREENSHOT = ROOT / 'doc' / 'screenshot-customers.png'
 TIMEOUT = 60
@@ -290,7 +290,7 @@ def test_customer_list_screenshot(browser, database):
     assert tab['rows'] > 0, "the customer list is empty"
     assert CJK.search(tab['buttons']), (
         f"the toolbar is not in Chinese: {tab['buttons']}")
-    # Without the blinking caret the same data gives the same image.
+    # No blinking caret in the image.
     browser.execute_script("document.activeElement.blur()")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
