@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the suite on SQLite and on PostgreSQL, both at once.
+# Runs every test of the suite on SQLite and on PostgreSQL, both at once;
+# the SQLite pass also runs the browser test (tests/test_browser.py), which
+# drives the web client over the demo database of scripts/demo.sh.
 #
 #   scripts/test.sh [--skip-postgresql] [--only sqlite|postgresql] [pytest args]
 #
@@ -70,6 +72,9 @@ run_backend() {
             export TRYTOND_DATABASE__URI=$PG_URI
             export DB_NAME=test_crm_$$_$RANDOM
             export PGOPTIONS='-c synchronous_commit=off'
+            # The browser test serves the demo's SQLite database whatever
+            # the backend: the SQLite pass runs it.
+            export PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} --ignore=tests/test_browser.py"
         fi
         "$PY" -m pytest -p no:cacheprovider --durations=0 --durations-min=5 \
             -o console_output_style=classic "${pytest_args[@]}" \
