@@ -13,6 +13,7 @@ from trytond.modules.crm_customer.activity import ActivityValidationError
 from trytond.modules.crm_customer.calendar_cn import (
     birthday_keys_between, festivals_between, lunar_month_day)
 from trytond.modules.crm_customer.party import name_pinyin, normalize_phone
+from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -161,7 +162,8 @@ class ChineseCalendarTestCase(unittest.TestCase):
 
 
 class CrmCustomerTestCase(
-        PartyCheckReplaceMixin, CompanyTestMixin, ModuleTestCase):
+        TranslationCheckMixin, PartyCheckReplaceMixin, CompanyTestMixin,
+        ModuleTestCase):
     "Test the crm_customer module"
     module = 'crm_customer'
     extras = ['account_credit_limit', 'sale_price_list']
