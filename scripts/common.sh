@@ -8,11 +8,14 @@ PY=$VENV/bin/python
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# The content hash of the CRM modules: it keys the install stamp, the test
-# database cache and the demo database upgrade. Their tests do not change
-# a database, so they are left out: editing a scenario keeps the cache warm.
+# The content hash of the CRM modules: it keys the test database cache and
+# the demo database upgrade. Their tests do not change a database, so they
+# are left out: editing a scenario keeps the cache warm. --all counts them
+# too, for the install stamp (the tests import helpers from the package).
 modules_hash() {
-    (cd "$ROOT" && find modules -type f -not -path '*/tests/*' \
+    local exclude=(-not -path '*/tests/*')
+    [ "${1:-}" = --all ] && exclude=()
+    (cd "$ROOT" && find modules -type f "${exclude[@]}" \
         -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 \
         | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-16)
 }
@@ -36,7 +39,7 @@ ensure_venv() {
 install_modules() {
     local stamp=$VENV/.crm-modules
     local want
-    want=$(modules_hash)
+    want=$(modules_hash --all)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         say "installing the CRM modules"
         "$PY" -m pip install -q --force-reinstall --no-deps \

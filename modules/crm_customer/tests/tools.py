@@ -16,12 +16,12 @@ _PLACEHOLDER = re.compile(r'%\((\w+)\)[sd]')
 class TranslationCheckMixin:
     "Every string of the module has its Simplified Chinese translation"
 
-    language = 'zh_CN'
+    translation_language = 'zh_CN'
 
     def _po_entries(self):
         module = importlib.import_module(f'trytond.modules.{self.module}')
         path = os.path.join(
-            module.__path__[0], 'locale', f'{self.language}.po')
+            module.__path__[0], 'locale', f'{self.translation_language}.po')
         self.assertTrue(os.path.exists(path), msg=f"{path} is missing")
         return polib.pofile(path)
 
