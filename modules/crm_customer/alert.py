@@ -51,6 +51,10 @@ def _text(column):
     return Cast(column, 'VARCHAR')
 
 
+# A typed NULL: PostgreSQL types a bare NULL of a sub-query as text
+_NO_AMOUNT = Cast(Null, 'NUMERIC')
+
+
 class AlertRule(DeactivableMixin, ModelSQL, ModelView):
     "What makes the cron remind owners to follow their customers up"
     __name__ = 'crm.alert.rule'
@@ -183,7 +187,7 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
             customer.id.as_('customer'), customer.owner.as_('owner'),
             _text(customer.last_purchase_date).as_('period'),
             Literal(self._today()).as_('due_date'),
-            Literal(None).as_('amount'),
+            _NO_AMOUNT.as_('amount'),
             where=self._scope(customer)
             & (customer.last_purchase_date < limit))
 
@@ -202,7 +206,7 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
             customer.id.as_('customer'), customer.owner.as_('owner'),
             _text(last_contact).as_('period'),
             Literal(today).as_('due_date'),
-            Literal(None).as_('amount'),
+            _NO_AMOUNT.as_('amount'),
             where=self._scope(customer) & (last_contact < limit))
 
     def _candidates_birthday(self, customer):
@@ -217,7 +221,7 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
         return customer.select(
             customer.id.as_('customer'), customer.owner.as_('owner'),
             _text(date).as_('period'), date.as_('due_date'),
-            Literal(None).as_('amount'),
+            _NO_AMOUNT.as_('amount'),
             where=self._scope(customer) & (customer.birthday != Null)
             & (date != Null))
 

@@ -423,14 +423,6 @@ class CustomerCreditLimit(metaclass=PoolMeta):
     __name__ = 'crm.customer'
 
     @classmethod
-    def _forget_cached_records(cls):
-        "Drop what the transaction cached of customers updated in SQL"
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.pop(cls.__name__, None)
-
-    @classmethod
     def _apply_tier_policy(cls, customers):
         pool = Pool()
         Party = pool.get('party.party')
