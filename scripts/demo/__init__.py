@@ -13,7 +13,8 @@ def generate(config, count, seed, use_bulk, name=plan.COMPANY_NAME,
     if today is None:
         today = dt.date.today()
     start = time.monotonic()
-    company, orders = setup.build(config, name, seed, count, today)
+    company, orders = setup.build(
+        config, name, seed, count, today, use_bulk)
     log(f"master data: {count} customers, {len(orders)} orders planned "
         f"in {time.monotonic() - start:.1f} s")
     start = time.monotonic()

@@ -17,6 +17,7 @@ from sql import Table
 from sql.aggregate import Max, Min
 
 from trytond import backend
+from trytond.modules.crm_customer.party import name_pinyin
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, TransactionError
@@ -60,13 +61,28 @@ COLUMNS = {
     }
 
 
+# The tables of the customers' master data, parents first
+CUSTOMER_COLUMNS = {
+    'party_party': ['active', 'code', 'code_alnum', 'code_digit', 'name',
+        'name_pinyin'],
+    'party_address': ['active', 'party', 'street_unstructured', 'city',
+        'country', 'subdivision'],
+    'party_contact_mechanism': ['active', 'party', 'type', 'value',
+        'value_compact'],
+    'party_party_payment_term': ['party', 'customer_payment_term'],
+    'crm_customer': ['active', 'party', 'company', 'customer_type',
+        'industry', 'source', 'size', 'owner', 'team', 'vip', 'key_account',
+        'lifecycle_stage', 'birthday_calendar'],
+    }
+
+
 class Rows:
     "The rows of one table: ids taken in advance, written in batches"
 
-    def __init__(self, name):
+    def __init__(self, name, columns):
         self.name = name
         self.table = Table(name)
-        self.columns = COLUMNS[name]
+        self.columns = columns
         self.rows = []
         self.ids = None
 
@@ -192,7 +208,7 @@ class Writer:
         self._sequences_of, self._periods = {}, {}
         self.completions = _completions(events)
         self.numbers = self._numbers(events)
-        self.tables = {name: Rows(name) for name in COLUMNS}
+        self.tables = {name: Rows(name, c) for name, c in COLUMNS.items()}
 
     @staticmethod
     def _addresses(parties):
@@ -425,24 +441,92 @@ class Writer:
         self.flush(cursor)
 
     def flush(self, cursor):
-        "Write the rows kept, parents first for the foreign keys"
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        user = Transaction().user
-        for rows in self.tables.values():
-            rows.flush(cursor, user, now)
+        flush(self.tables, cursor)
+
+
+def flush(tables, cursor):
+    "Write the rows kept, parents first for the foreign keys"
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    user = Transaction().user
+    for rows in tables.values():
+        rows.flush(cursor, user, now)
+
+
+def customers(config, company_id, customers, ids):
+    """Write the parties of the planned customers with what the server's
+    create writes for them: their code from the party sequence, pinyin,
+    address, mobile and e-mail normalised by the contact mechanism, payment
+    term and CRM record; ids maps each reference of the plan to its record
+    id.  Return the party ids in the order of customers."""
+    return _in_transaction(config,
+        lambda: _write_customers(company_id, customers, ids))
+
+
+def _write_customers(company_id, customers, ids):
+    pool = Pool()
+    Party = pool.get('party.party')
+    Mechanism = pool.get('party.contact_mechanism')
+    Customer = pool.get('crm.customer')
+    cursor = Transaction().connection.cursor()
+    emails = sum(1 for c in customers if c.email)
+    tables = {name: Rows(name, columns)
+        for name, columns in CUSTOMER_COLUMNS.items()}
+    for name, rows in tables.items():
+        rows.reserve(cursor, len(customers) + emails
+            if name == 'party_contact_mechanism' else len(customers))
+    sequence = Party._code_sequence()
+    codes = sequence.get_many(len(customers))
+    customer_defaults = Customer.default_get(
+        ['lifecycle_stage', 'birthday_calendar'], with_rec_name=False)
+    party_ids = []
+    for customer, code in zip(customers, codes):
+        party = tables['party_party'].add(active=True, code=code,
+            name=customer.name, name_pinyin=name_pinyin(customer.name),
+            **Party(code=code).compute_fields({'code'}))
+        party_ids.append(party)
+        tables['party_address'].add(active=True, party=party,
+            street_unstructured=customer.street, city=customer.city,
+            country=ids['country'],
+            subdivision=ids['subdivisions'][customer.subdivision])
+        tables['party_party_payment_term'].add(party=party,
+            customer_payment_term=ids['terms'][customer.payment_term])
+        tables['crm_customer'].add(active=True, party=party,
+            company=company_id, customer_type=customer.customer_type,
+            industry=ids['industries'].get(customer.industry),
+            source=ids['sources'][customer.source], size=customer.size,
+            owner=ids['employees'][customer.owner],
+            team=ids['teams'][customer.team], vip=customer.vip,
+            key_account=customer.key_account, **customer_defaults)
+        for type_, value in [('mobile', customer.mobile),
+                ('email', customer.email)]:
+            if value:
+                mechanism = Mechanism(party=None, type=type_, value=value)
+                # Without a company in the context the number is read with
+                # the CRM's default country (the demo company's) instead of
+                # reading the company's address for each number
+                with Transaction().set_context(company=None):
+                    computed = mechanism.compute_fields({'type', 'value'})
+                tables['party_contact_mechanism'].add(**{
+                        'active': True, 'party': party, 'type': type_,
+                        'value': value, **computed})
+    flush(tables, cursor)
+    return party_ids
 
 
 def history(config, company, events):
-    """Write the history of the events in one transaction, started again
-    with the locks it asks for, as Tryton's dispatcher does"""
+    "Write the history of the events in one transaction"
+    _in_transaction(config, lambda: Writer(company, events).write(events))
+
+
+def _in_transaction(config, write):
+    """Run write in one transaction, started again with the locks it asks
+    for, as Tryton's dispatcher does; return its result"""
     extras = {}
     while True:
         with Transaction().start(config.database_name, config.user,
                 context=config.context, **extras) as transaction:
             try:
-                Writer(company, events).write(events)
+                return write()
             except TransactionError as error:
                 transaction.rollback()
                 error.fix(extras)
-                continue
-        break

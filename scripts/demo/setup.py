@@ -11,7 +11,7 @@ from trytond.modules.account_invoice.tests.tools import (
 from trytond.modules.company.tests.tools import create_company
 from trytond.modules.currency.tests.tools import get_currency
 
-from . import plan
+from . import bulk, plan
 
 BATCH = 1000
 
@@ -196,15 +196,27 @@ def find_or_create(config, model, names):
 
 
 def customers(config, company, customers, china, subdivisions, employees,
-        teams, terms):
+        teams, terms, use_bulk):
     """Return the parties of the planned customers, with their CRM records.
     They are created in batches with the server's create, as an import
-    does: setting each field through proteus would call its on_change."""
+    does (setting each field through proteus would call its on_change), or
+    written in bulk."""
     Party = Model.get('party.party', config=config)
     Customer = Model.get('crm.customer', config=config)
     industries = find_or_create(
         config, 'crm.industry', [n for n, _ in plan.INDUSTRIES])
     sources = find_or_create(config, 'crm.source', plan.SOURCES)
+    if use_bulk:
+        party_ids = bulk.customers(config, company.id, customers, {
+                'country': china.id,
+                'subdivisions': {k: s.id for k, s in subdivisions.items()},
+                'terms': {k: t.id for k, t in terms.items()},
+                'industries': {i: r.id for i, r in enumerate(industries)},
+                'sources': [r.id for r in sources],
+                'employees': [r.id for r in employees],
+                'teams': [r.id for r in teams],
+                })
+        return [Party(i) for i in party_ids]
     parties = []
     for start in range(0, len(customers), BATCH):
         batch = customers[start:start + BATCH]
@@ -240,7 +252,7 @@ def customers(config, company, customers, china, subdivisions, employees,
     return parties
 
 
-def build(config, name, seed, count, today):
+def build(config, name, seed, count, today, use_bulk):
     "Create the company and its master data; return it with the plan"
     employee_names, plan_customers, orders = plan.build(seed, count, today)
     china, subdivisions = country(config)
@@ -250,7 +262,7 @@ def build(config, name, seed, count, today):
     products_ = products(config, accounts, tax)
     employees, teams = staff(config, company_, employee_names)
     parties = customers(config, company_, plan_customers, china,
-        subdivisions, employees, teams, terms)
+        subdivisions, employees, teams, terms, use_bulk)
     return Company(
         record=company_, accounts=accounts, tax=tax, terms=terms,
         payment_method=payment_method, products=products_, parties=parties,

@@ -53,11 +53,11 @@ def summary(config, company):
     for line in TaxLine.find([('move_line.move.company', '=', company.id)]):
         tax_lines[line.type] += line.amount
 
-    customers = {c.party.id for c in Model.get(
-            'crm.customer', config=config).find(company_domain)}
+    customers = Model.get('crm.customer', config=config).find(
+        company_domain)
     receivables = sorted(
         (p.name, p.receivable, p.receivable_today)
-        for p in Party.find([('id', 'in', list(customers))]))
+        for p in Party.find([('id', 'in', [c.party.id for c in customers])]))
 
     return {
         'invoices': invoices,
@@ -67,7 +67,28 @@ def summary(config, company):
         'reconciliations': reconciliations,
         'tax lines': dict(tax_lines),
         'receivables': receivables,
+        'customers': _customers(customers),
         }
+
+
+def _customers(customers):
+    """Return the master data of the customers in the order of their party
+    codes, each code given as its distance from the first"""
+    customers = sorted(customers, key=lambda c: c.party.code_digit)
+    first = customers[0].party.code_digit if customers else 0
+    return [(c.party.code_digit - first, c.party.code_alnum == c.party.code,
+            c.party.name, c.party.name_pinyin,
+            [(a.street, a.city, a.postal_code, a.country.code,
+                    a.subdivision.code, a.active, a.full_address)
+                for a in c.party.addresses],
+            sorted((m.type, m.value, m.value_compact, m.active)
+                for m in c.party.contact_mechanisms),
+            c.party.customer_payment_term.name,
+            c.customer_type, c.industry and c.industry.name, c.source.name,
+            c.size, c.owner.rec_name, c.team.name, c.vip, c.key_account,
+            c.lifecycle_stage, c.birthday_calendar, c.active,
+            c.region and c.region.code)
+        for c in customers]
 
 
 def differences(first, second):
