@@ -12,6 +12,29 @@ from decimal import ROUND_HALF_EVEN, Decimal
 COMPANY_NAME = "上海华联贸易有限公司"
 HISTORY_DAYS = 730
 TAX_RATE = Decimal('0.13')
+# (name, cumulative share, service level, payment term) of the value tiers
+TIERS = [
+    ("A", '0.8', 'premium', '60'),
+    ("B", '0.95', 'priority', '30'),
+    ("C", '1', 'standard', '30'),
+    ]
+# (name, kind, level, days, other values) of the alert rules
+ALERT_RULES = [
+    ("Visit key customers every 60 days", 'revisit', 'info', 60,
+        {'tier': 0}),
+    ("Birthday wishes", 'birthday', 'info', 3, {}),
+    ("Festival greetings", 'festival', 'info', 7,
+        {'festivals': ['spring_festival', 'mid_autumn_festival',
+                'national_day']}),
+    ("After-sales call", 'after_sales', 'info', 7, {}),
+    ("Receivable overdue 30 days", 'overdue', 'critical', 30,
+        {'escalate_days': 3}),
+    ("No purchase for 180 days", 'churn', 'warning', 180, {}),
+    ]
+# One customer in DISTRIBUTOR_EVERY (the 8th, then every 500th) is a
+# distributor that orders about twice a week
+DISTRIBUTOR_EVERY = 500
+DISTRIBUTOR_ORDERS = (200, 240)
 CENT = Decimal('0.01')
 
 # (code, name, type, cities)
@@ -104,6 +127,7 @@ class Customer:
     vip: bool
     key_account: bool
     payment_term: str
+    distributor: bool = False
 
 
 @dataclass
@@ -173,7 +197,8 @@ def customers(rng, count):
         code, _, _, cities = rng.choice(SUBDIVISIONS)
         city = rng.choice(cities)
         team = next(i for i, (_, codes) in enumerate(TEAMS) if code in codes)
-        enterprise = rng.random() < 0.6
+        distributor = index % DISTRIBUTOR_EVERY == 7
+        enterprise = distributor or rng.random() < 0.6
         if enterprise:
             industry = rng.randrange(len(INDUSTRIES))
             trade = rng.choice(INDUSTRIES[industry][1])
@@ -204,7 +229,9 @@ def customers(rng, count):
                 team=team,
                 owner=team * TEAM_MEMBERS + rng.randrange(TEAM_MEMBERS),
                 vip=rng.random() < 0.08,
-                key_account=enterprise and rng.random() < 0.1,
+                key_account=distributor or (
+                    enterprise and rng.random() < 0.1),
+                distributor=distributor,
                 payment_term=payment_term,
                 ))
     return result
@@ -224,6 +251,8 @@ def orders(rng, customers, today):
             else rng.randint(2, 8)
         if customer.vip or customer.key_account:
             count += rng.randint(2, 6)
+        if customer.distributor:
+            count = rng.randint(*DISTRIBUTOR_ORDERS)
         start = first_day + dt.timedelta(
             days=rng.randrange(HISTORY_DAYS * 3 // 4))
         span = (today - start).days

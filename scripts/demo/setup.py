@@ -2,6 +2,7 @@
 """The company, its accounting, products, staff and customers, through
 proteus as a user would enter them."""
 import datetime as dt
+from decimal import Decimal
 
 from proteus import Model
 from trytond.modules.account.tests.tools import (
@@ -186,6 +187,25 @@ def staff(config, company, names):
     return employees, teams
 
 
+def relationship_rules(config, company, terms):
+    """The value tiers and their policies, and the alert rules a sales
+    manager sets up first"""
+    Tier = Model.get('crm.tier', config=config)
+    Rule = Model.get('crm.alert.rule', config=config)
+    tiers = [Tier(name=n, company=company, cumulative_share=Decimal(s),
+            service_level=level, payment_term=terms[term])
+        for n, s, level, term in plan.TIERS]
+    Tier.save(tiers)
+    rules = []
+    for name, kind, level, days, values in plan.ALERT_RULES:
+        rule = Rule(name=name, company=company, kind=kind, level=level,
+            days=days)
+        for field, value in values.items():
+            setattr(rule, field, tiers[value] if field == 'tier' else value)
+        rules.append(rule)
+    Rule.save(rules)
+
+
 def find_or_create(config, model, names):
     Model_ = Model.get(model, config=config)
     existing = {r.name: r for r in Model_.find([('name', 'in', names)])}
@@ -261,6 +281,7 @@ def build(config, name, seed, count, today, use_bulk):
         config, company_, today)
     products_ = products(config, accounts, tax)
     employees, teams = staff(config, company_, employee_names)
+    relationship_rules(config, company_, terms)
     parties = customers(config, company_, plan_customers, china,
         subdivisions, employees, teams, terms, use_bulk)
     return Company(
