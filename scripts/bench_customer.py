@@ -16,6 +16,7 @@ It prints the row counts present, each call it timed and its figures.
 import argparse
 import random
 import statistics
+import sys
 import time
 
 
@@ -41,6 +42,7 @@ def timed(label, call, repeat=1):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--database', '-d', required=True)
     parser.add_argument('--config', '-c', dest='config_file')
@@ -110,12 +112,13 @@ def main():
             readonly=True) as transaction:
         Mechanism = pool.get('party.contact_mechanism')
         Customer = pool.get('crm.customer')
-        mobiles = [m.value_compact for m in Mechanism.search([
-                    ('type', '=', 'mobile'),
-                    ('value_compact', 'like', '+861%'),
-                    ])]
-        invoice_table = pool.get('account.invoice').__table__()
+        mechanism = Mechanism.__table__()
         cursor = transaction.connection.cursor()
+        cursor.execute(*mechanism.select(mechanism.value_compact,
+                where=(mechanism.type == 'mobile')
+                & mechanism.value_compact.like('+861%')))
+        mobiles = [m for m, in cursor]
+        invoice_table = pool.get('account.invoice').__table__()
         count = Count(invoice_table.id)
         # The customer whose invoice count is nearest above 200
         cursor.execute(*invoice_table.select(

@@ -285,7 +285,9 @@ class CustomerClassification(metaclass=PoolMeta):
                     [customer.tier], [effective], where=scope & changed))
         if changed_ids:
             cls._forget_cached_records()
-            cls._apply_tier_policy(cls.browse(changed_ids))
+            # Browsing costs the square of the number of records at once
+            for sub_ids in grouped_slice(changed_ids, 100):
+                cls._apply_tier_policy(cls.browse(sub_ids))
 
     @classmethod
     def _forget_cached_records(cls):
@@ -428,10 +430,12 @@ class CustomerCreditLimit(metaclass=PoolMeta):
         Party = pool.get('party.party')
         super()._apply_tier_policy(customers)
         by_limit = defaultdict(list)
-        for customer in customers:
-            if customer.tier and customer.tier.credit_limit_amount is not None:
-                key = (customer.company.id, customer.tier.credit_limit_amount)
-                by_limit[key].append(customer.party)
+        for customer in cls.search([
+                    ('id', 'in', [c.id for c in customers]),
+                    ('tier.credit_limit_amount', '!=', None),
+                    ]):
+            key = (customer.company.id, customer.tier.credit_limit_amount)
+            by_limit[key].append(customer.party)
         for (company_id, amount), parties in by_limit.items():
             with Transaction().set_context(company=company_id):
                 Party.write(parties, {'credit_limit_amount': amount})

@@ -6,12 +6,13 @@ from collections import defaultdict
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sql import Null, Window
+from sql import Window
 from sql.aggregate import Sum
 from sql.functions import RowNumber
+from sql.operators import Exists
 
 from trytond import backend
-from trytond.model import fields
+from trytond.model import Index, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice, sqlite_apply_types
@@ -24,6 +25,23 @@ def _by_company(customers):
     for customer in customers:
         companies[customer.company].append(customer)
     return companies.items()
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The 360° view reads the invoices of a party and tells the moves
+        # of invoices from payments
+        cls._sql_indexes.update({
+                Index(t,
+                    (t.party, Index.Range()),
+                    (t.invoice_date, Index.Range())),
+                Index(t, (t.move, Index.Range())),
+                })
 
 
 class Customer360(metaclass=PoolMeta):
@@ -181,10 +199,8 @@ class Customer360(metaclass=PoolMeta):
                         & (account.company == company.id)
                         & account_type.receivable
                         & (line.credit > 0)
-                        & ~line.move.in_(invoice.select(
-                                invoice.move,
-                                where=(invoice.move != Null)
-                                & (invoice.company == company.id)))))
+                        & ~Exists(invoice.select(invoice.id,
+                                where=invoice.move == line.move))))
                 query = ranked.select(
                     ranked.party.as_('party'), ranked.date.as_('date'),
                     ranked.amount.as_('amount'),

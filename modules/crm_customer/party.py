@@ -10,6 +10,8 @@ except ImportError:
     phonenumbers = None
 from pypinyin import Style, lazy_pinyin
 
+from sql.conditionals import Coalesce
+
 from trytond.model import Index, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import is_full_text, lstrip_wildcard
@@ -58,7 +60,8 @@ class Party(metaclass=PoolMeta):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(
-            Index(t, (t.name_pinyin, Index.Similarity())))
+            # The domain searches the column as Coalesce(column, '')
+            Index(t, (Coalesce(t.name_pinyin, ''), Index.Similarity())))
 
     @classmethod
     def create(cls, vlist):
@@ -111,7 +114,9 @@ class ContactMechanism(metaclass=PoolMeta):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(
-            Index(t, (t.value_compact, Index.Equality(cardinality='high'))))
+            # The domain searches the column as Coalesce(column, '')
+            Index(t, (Coalesce(t.value_compact, ''),
+                    Index.Equality(cardinality='high'))))
 
     @fields.depends('party', '_parent_party.addresses')
     def _phone_country_codes(self):
