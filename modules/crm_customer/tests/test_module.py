@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import holidays
 
+from trytond.exceptions import UserWarning
 from trytond.model import ModelSQL
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee)
@@ -398,6 +399,44 @@ class CrmCustomerTestCase(
                 for h in History.search([])},
             {(destination, 'party', 'merge', "张三", "张三丰"),
                 (source_beijing, 'party', 'merge', "张三", "张三丰")})
+
+    @with_transaction()
+    def test_duplicate_warning_key(self):
+        """A number written another way is the same duplicate, accepted
+        once for always; another party sharing it warns again"""
+        pool = Pool()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        Party = pool.get('party.party')
+        Warning = pool.get('res.user.warning')
+        set_phone_country_china()
+        first, second, third = Party.create(
+            [{'name': n} for n in ["张三", "张三丰", "张三夫人"]])
+        ContactMechanism.create([{
+                    'party': first.id, 'type': 'phone',
+                    'value': '13812345678'}])
+        # The same party twice and inactive mechanisms are no duplicates
+        ContactMechanism.create([{
+                    'party': first.id, 'type': 'mobile',
+                    'value': '138 1234 5678'}, {
+                    'party': third.id, 'type': 'mobile',
+                    'value': '13812345678', 'active': False}])
+
+        with self.assertRaises(UserWarning) as context:
+            ContactMechanism.create([{
+                        'party': second.id, 'type': 'mobile',
+                        'value': '+86 138 1234 5678'}])
+        key = context.exception.name
+        Warning.create([{'user': 1, 'name': key, 'always': True}])
+        mobile, = ContactMechanism.create([{
+                    'party': second.id, 'type': 'mobile',
+                    'value': '+86 138 1234 5678'}])
+        ContactMechanism.write([mobile], {'value': '0086 138 1234 5678'})
+
+        with self.assertRaises(UserWarning) as context, inactive_records():
+            ContactMechanism.write(
+                ContactMechanism.search([('party', '=', third.id)]),
+                {'active': True})
+        self.assertNotEqual(context.exception.name, key)
 
 
 del ModuleTestCase
