@@ -14,6 +14,7 @@ from trytond.modules.company.tests import (
 from trytond.modules.crm_customer.activity import ActivityValidationError
 from trytond.modules.crm_customer.calendar_cn import (
     birthday_keys_between, festivals_between, lunar_month_day)
+from trytond.modules.crm_customer.handover import distribute
 from trytond.modules.crm_customer.party import name_pinyin, normalize_phone
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
 from trytond.modules.party.tests import PartyCheckReplaceMixin
@@ -66,6 +67,31 @@ def create_alert(customer, rule, period, **values):
                 **values,
                 }])
     return alert
+
+
+class DistributeTestCase(unittest.TestCase):
+    "Sharing customers among employees"
+
+    def test_round_robin(self):
+        self.assertEqual(
+            distribute([1, 2, 3, 4, 5], [10, 20], 'round_robin'),
+            {10: [1, 3, 5], 20: [2, 4]})
+
+    def test_round_robin_more_employees(self):
+        self.assertEqual(
+            distribute([1], [10, 20, 30], 'round_robin'),
+            {10: [1], 20: [], 30: []})
+
+    def test_balanced_counts_existing_customers(self):
+        "The employee with fewer customers gets more until they even out"
+        self.assertEqual(
+            distribute([1, 2, 3, 4, 5], [10, 20], 'balanced', {10: 3}),
+            {10: [4], 20: [1, 2, 3, 5]})
+
+    def test_balanced_ties_follow_employee_order(self):
+        self.assertEqual(
+            distribute([1, 2, 3], [10, 20, 30], 'balanced'),
+            {10: [1], 20: [2], 30: [3]})
 
 
 class PhoneTestCase(unittest.TestCase):
@@ -191,7 +217,7 @@ class CrmCustomerTestCase(
         ModuleTestCase):
     "Test the crm_customer module"
     module = 'crm_customer'
-    extras = ['account_credit_limit', 'sale_price_list']
+    extras = ['account_credit_limit', 'sale_opportunity', 'sale_price_list']
 
     @with_transaction()
     def test_overdue_company_time_zone(self):
@@ -317,6 +343,25 @@ class CrmCustomerTestCase(
                         and not hasattr(field, 'get')):
                     with self.subTest(model=model_name, field=field_name):
                         self.assertIn((model_name, field_name), to_merge)
+
+    @with_transaction()
+    def test_documents_to_hand_over(self):
+        "The documents handed over name an employee and a customer link"
+        pool = Pool()
+        Handover = pool.get('crm.customer.handover', type='wizard')
+        documents = Handover.documents_to_hand_over()
+        self.assertIn(('sale.opportunity', 'employee', 'party',
+                [('state', 'in', ['lead', 'opportunity'])]), documents)
+        for model_name, field_name, link, domain in documents:
+            with self.subTest(model=model_name, field=field_name):
+                Model = pool.get(model_name)
+                self.assertEqual(
+                    Model._fields[field_name].model_name, 'company.employee')
+                self.assertIn(Model._fields[link].model_name,
+                    {'crm.customer', 'party.party'})
+                self.assertEqual(
+                    Model._fields['company'].model_name, 'company.company')
+                Model.search(domain)
 
     @with_transaction()
     def test_contact_history(self):
