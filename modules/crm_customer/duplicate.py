@@ -155,15 +155,28 @@ class Identifier(_CheckDuplicatesMixin, metaclass=PoolMeta):
 class Customer(metaclass=PoolMeta):
     __name__ = 'crm.customer'
 
+    # In create and write rather than on_modification: the customers that
+    # party.replace moves in SQL raise no warning
     @classmethod
-    def on_modification(cls, mode, customers, field_names=None):
+    def create(cls, vlist):
+        customers = super().create(vlist)
+        cls.check_party_duplicates(customers)
+        return customers
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        cls.check_party_duplicates([c for records, values
+                in zip(args[::2], args[1::2]) if 'party' in values
+                for c in records])
+
+    @classmethod
+    def check_party_duplicates(cls, customers):
         pool = Pool()
         ContactMechanism = pool.get('party.contact_mechanism')
         Identifier = pool.get('party.identifier')
-        super().on_modification(mode, customers, field_names=field_names)
-        if mode == 'create' or (
-                mode == 'write' and field_names and 'party' in field_names):
-            party_ids = list({c.party.id for c in customers})
+        party_ids = list({c.party.id for c in customers})
+        if party_ids:
             ContactMechanism.check_duplicates(ContactMechanism.search(
                     [('party', 'in', party_ids)]))
             Identifier.check_duplicates(Identifier.search(

@@ -403,8 +403,10 @@ class CrmCustomerTestCase(
         pool = Pool()
         Activity = pool.get('crm.activity')
         AlertRule = pool.get('crm.alert.rule')
+        ContactMechanism = pool.get('party.contact_mechanism')
         Customer = pool.get('crm.customer')
         History = pool.get('crm.customer.history')
+        Party = pool.get('party.party')
         Replace = pool.get('party.replace', type='wizard')
         shanghai = create_company("上海贸易")
         beijing = create_company("北京贸易", currency=shanghai.currency)
@@ -412,6 +414,13 @@ class CrmCustomerTestCase(
         source_beijing = Customer(party=source.party, company=beijing)
         source_beijing.save()
         destination = create_customer(shanghai, "张三丰")
+        # A duplicate accepted before does not stop the merge
+        wife, = Party.create([{'name': "张夫人"}])
+        with Transaction().set_context(_skip_warnings=True):
+            ContactMechanism.create([{
+                        'party': p.id, 'type': 'email',
+                        'value': 'zhang@example.com'}
+                    for p in [destination.party, wife]])
         rule, = AlertRule.create([{
                     'name': "回访", 'company': shanghai.id,
                     'kind': 'revisit', 'days': 30}])
@@ -441,7 +450,7 @@ class CrmCustomerTestCase(
                 moved.id: destination})
         self.assertEqual(
             {(h.customer, h.field, h.cause, h.old_value, h.new_value)
-                for h in History.search([])},
+                for h in History.search([('cause', '=', 'merge')])},
             {(destination, 'party', 'merge', "张三", "张三丰"),
                 (source_beijing, 'party', 'merge', "张三", "张三丰")})
 
