@@ -12,7 +12,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import timezone as tz
-from trytond.transaction import Transaction, inactive_records
+from trytond.transaction import Transaction
 
 ACTIVITY_TYPES = [
     ('call', "Call"),
@@ -524,6 +524,12 @@ class PartyReplace(metaclass=PoolMeta):
             ('crm.activity', 'contact'),
             ]
 
+    @classmethod
+    def crm_customer_fields_to_merge(cls):
+        return super().crm_customer_fields_to_merge() + [
+            ('crm.activity', 'customer'),
+            ]
+
 
 class PartyErase(metaclass=PoolMeta):
     __name__ = 'party.erase'
@@ -531,14 +537,11 @@ class PartyErase(metaclass=PoolMeta):
     def to_erase(self, party_id):
         pool = Pool()
         Activity = pool.get('crm.activity')
-        Customer = pool.get('crm.customer')
-        with inactive_records():
-            customers = Customer.search([('party', '=', party_id)])
         # What was said with or about the person is personal data
         return super().to_erase(party_id) + [
             (Activity, ['OR',
                     ('contact', '=', party_id),
-                    ('customer', 'in', [c.id for c in customers]),
+                    ('customer', 'in', self.crm_customer_ids(party_id)),
                     ], True,
                 ['subject', 'description', 'outcome_note', 'next_step'],
                 ['****', None, None, None]),

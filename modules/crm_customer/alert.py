@@ -499,3 +499,25 @@ class Activity(metaclass=PoolMeta):
     @classmethod
     def _get_documents(cls):
         return super()._get_documents() + ['crm.alert.rule']
+
+
+class PartyReplace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def crm_customer_fields_to_merge(cls):
+        return super().crm_customer_fields_to_merge() + [
+            ('crm.alert', 'customer'),
+            ]
+
+
+class PartyErase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Alert = pool.get('crm.alert')
+        return super().to_erase(party_id) + [
+            (Alert, [('customer', 'in', self.crm_customer_ids(party_id))],
+                False, ['note'], [None]),
+            ]

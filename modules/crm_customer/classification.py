@@ -19,6 +19,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .activity import company_midnight
+from .customer import forget_cached_records
 
 SERVICE_LEVELS = [
     ('standard', "Standard"),
@@ -174,7 +175,7 @@ class CustomerClassification(metaclass=PoolMeta):
             cls._update_computed_tier(company)
             cls._update_effective_tier(company=company)
             cls._update_lifecycle(company)
-        cls._forget_cached_records()
+        forget_cached_records(cls)
 
     @classmethod
     def _posted_invoice_amounts(cls, company, date_from=None):
@@ -284,18 +285,10 @@ class CustomerClassification(metaclass=PoolMeta):
             cursor.execute(*customer.update(
                     [customer.tier], [effective], where=scope & changed))
         if changed_ids:
-            cls._forget_cached_records()
+            forget_cached_records(cls)
             # Browsing costs the square of the number of records at once
             for sub_ids in grouped_slice(changed_ids, 100):
                 cls._apply_tier_policy(cls.browse(sub_ids))
-
-    @classmethod
-    def _forget_cached_records(cls):
-        "Drop what the transaction cached of customers updated in SQL"
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.pop(cls.__name__, None)
 
     @classmethod
     def _apply_tier_policy(cls, customers):

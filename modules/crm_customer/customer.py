@@ -2,11 +2,15 @@
 # level of this module contains the full copyright notices and license terms.
 from collections import defaultdict
 
-from sql import Null
+from sql import Column, Literal, Null
+from sql.operators import Exists
 
+from trytond import backend
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .calendar_cn import lunar_month_day
@@ -196,3 +200,124 @@ class Customer(DeactivableMixin, ModelSQL, ModelView):
 
     def get_party_contact(self, name):
         return getattr(self.party, name)
+
+
+def forget_cached_records(*models):
+    "Drop what the transaction cached of the models' records updated in SQL"
+    transaction = Transaction()
+    transaction.counter += 1
+    for cache in transaction.cache.values():
+        for Model in models:
+            cache.pop(Model.__name__, None)
+
+
+def _unique_partners(Model, field_name):
+    "Yield the other columns of each unique constraint on the field"
+    for _, constraint, _ in Model._sql_constraints:
+        if isinstance(constraint, Unique):
+            names = [c.name for c in constraint.columns]
+            if field_name in names:
+                yield [n for n in names if n != field_name]
+
+
+class PartyReplace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def crm_customer_fields_to_merge(cls):
+        """Return (model name, field name) of the records that join the
+        destination's customer when the source's customer merges into it"""
+        return []
+
+    def transition_replace(self):
+        state = super().transition_replace()
+        self.replace_crm_customers(self.ask.source, self.ask.destination)
+        return state
+
+    def replace_crm_customers(self, source, destination):
+        """Give each customer of the source to the destination, or merge it
+        into the destination's customer of the same company"""
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        History = pool.get('crm.customer.history')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        customer = Customer.__table__()
+        target = Customer.__table__()
+        cursor.execute(*customer.join(target, 'LEFT',
+                condition=(target.party == destination.id)
+                & (target.company == customer.company)).select(
+                customer.id, customer.company, target.id,
+                where=customer.party == source.id))
+        rows = cursor.fetchall()
+        if not rows:
+            return
+        moved = [c for c, _, t in rows if t is None]
+        merged = {c: t for c, _, t in rows if t is not None}
+        if moved:
+            cursor.execute(*customer.update(
+                    [customer.party], [destination.id],
+                    where=customer.id.in_(moved)))
+        if merged:
+            # The merged customer stays with the source party, inactive,
+            # keeping what would duplicate the destination's records
+            cursor.execute(*customer.update(
+                    [customer.active], [Literal(False)],
+                    where=customer.id.in_(list(merged))))
+            for model_name, field_name in self.crm_customer_fields_to_merge():
+                self._merge_crm_records(
+                    pool.get(model_name), field_name, merged)
+        History.record([
+                (target_id or customer_id, company, 'party',
+                    source.rec_name, destination.rec_name)
+                for customer_id, company, target_id in rows], cause='merge')
+        forget_cached_records(Customer)
+        Customer.on_modification(
+            'write', Customer.browse([c for c, _, _ in rows]),
+            {'party', 'active'})
+
+    @classmethod
+    def _merge_crm_records(cls, Model, field_name, merged):
+        """Point the records of the merged customers to their target unless
+        a unique constraint forbids it"""
+        table = Model.__table__()
+        column = Column(table, field_name)
+        cursor = Transaction().connection.cursor()
+        for source_id, target_id in merged.items():
+            where = column == source_id
+            for partners in _unique_partners(Model, field_name):
+                other = Model.__table__()
+                clash = Column(other, field_name) == target_id
+                for name in partners:
+                    clash &= Column(other, name) == Column(table, name)
+                where &= ~Exists(other.select(Literal(1), where=clash))
+            cursor.execute(*table.select(table.id, where=where))
+            ids = [i for i, in cursor]
+            for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+                cursor.execute(*table.update([column], [target_id],
+                        where=table.id.in_(list(sub_ids))))
+            Model._insert_history(ids)
+            forget_cached_records(Model)
+            Model.on_modification('write', Model.browse(ids), {field_name})
+
+
+class PartyErase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def crm_customer_ids(self, party_id):
+        "The ids of the customers of the party, active or not"
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        customer = Customer.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*customer.select(
+                customer.id, where=customer.party == party_id))
+        return [i for i, in cursor]
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        return super().to_erase(party_id) + [
+            (Customer, [('id', 'in', self.crm_customer_ids(party_id))], True,
+                ['birthday', 'birthday_key'], [None, None]),
+            ]

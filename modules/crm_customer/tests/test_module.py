@@ -7,17 +7,20 @@ from unittest.mock import patch
 
 import holidays
 
+from trytond.exceptions import UserWarning
+from trytond.model import ModelSQL
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee)
 from trytond.modules.crm_customer.activity import ActivityValidationError
 from trytond.modules.crm_customer.calendar_cn import (
     birthday_keys_between, festivals_between, lunar_month_day)
+from trytond.modules.crm_customer.handover import distribute
 from trytond.modules.crm_customer.party import name_pinyin, normalize_phone
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
 from trytond.modules.party.tests import PartyCheckReplaceMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, inactive_records
 
 
 def frozen_utc(*args):
@@ -41,6 +44,54 @@ def create_customer(company, name):
     customer = Customer(party=party, company=company)
     customer.save()
     return customer
+
+
+def set_phone_country_china():
+    pool = Pool()
+    Configuration = pool.get('crm.configuration')
+    Country = pool.get('country.country')
+    china, = Country.create([{'name': "China", 'code': 'CN'}])
+    Configuration.write([Configuration(1)], {'phone_country': china.id})
+
+
+def create_alert(customer, rule, period, **values):
+    pool = Pool()
+    Alert = pool.get('crm.alert')
+    alert, = Alert.create([{
+                'company': customer.company.id,
+                'rule': rule.id,
+                'kind': rule.kind,
+                'level': rule.level,
+                'customer': customer.id,
+                'period': period,
+                **values,
+                }])
+    return alert
+
+
+class DistributeTestCase(unittest.TestCase):
+    "Sharing customers among employees"
+
+    def test_round_robin(self):
+        self.assertEqual(
+            distribute([1, 2, 3, 4, 5], [10, 20], 'round_robin'),
+            {10: [1, 3, 5], 20: [2, 4]})
+
+    def test_round_robin_more_employees(self):
+        self.assertEqual(
+            distribute([1], [10, 20, 30], 'round_robin'),
+            {10: [1], 20: [], 30: []})
+
+    def test_balanced_counts_existing_customers(self):
+        "The employee with fewer customers gets more until they even out"
+        self.assertEqual(
+            distribute([1, 2, 3, 4, 5], [10, 20], 'balanced', {10: 3}),
+            {10: [4], 20: [1, 2, 3, 5]})
+
+    def test_balanced_ties_follow_employee_order(self):
+        self.assertEqual(
+            distribute([1, 2, 3], [10, 20, 30], 'balanced'),
+            {10: [1], 20: [2], 30: [3]})
 
 
 class PhoneTestCase(unittest.TestCase):
@@ -166,7 +217,7 @@ class CrmCustomerTestCase(
         ModuleTestCase):
     "Test the crm_customer module"
     module = 'crm_customer'
-    extras = ['account_credit_limit', 'sale_price_list']
+    extras = ['account_credit_limit', 'sale_opportunity', 'sale_price_list']
 
     @with_transaction()
     def test_overdue_company_time_zone(self):
@@ -270,6 +321,176 @@ class CrmCustomerTestCase(
                     self.assertEqual(
                         Customer.search([clause], order=[('id', 'ASC')]),
                         result)
+
+    @with_transaction()
+    def test_fields_to_merge_cover_customer_links(self):
+        "Every stored link to a customer follows it when parties merge"
+        pool = Pool()
+        Replace = pool.get('party.replace', type='wizard')
+        to_merge = set(Replace.crm_customer_fields_to_merge())
+        for model_name, field_name in to_merge:
+            with self.subTest(model=model_name, field=field_name):
+                field = pool.get(model_name)._fields[field_name]
+                self.assertEqual(field._type, 'many2one')
+                self.assertEqual(field.model_name, 'crm.customer')
+        for model_name, Model in pool.iterobject():
+            if (not issubclass(Model, ModelSQL) or Model._is_table_query()
+                    or model_name == 'crm.customer'):
+                continue
+            for field_name, field in Model._fields.items():
+                if (field._type == 'many2one'
+                        and field.model_name == 'crm.customer'
+                        and not hasattr(field, 'get')):
+                    with self.subTest(model=model_name, field=field_name):
+                        self.assertIn((model_name, field_name), to_merge)
+
+    @with_transaction()
+    def test_documents_to_hand_over(self):
+        "The documents handed over name an employee and a customer link"
+        pool = Pool()
+        Handover = pool.get('crm.customer.handover', type='wizard')
+        documents = Handover.documents_to_hand_over()
+        self.assertIn(('sale.opportunity', 'employee', 'party',
+                [('state', 'in', ['lead', 'opportunity'])]), documents)
+        for model_name, field_name, link, domain in documents:
+            with self.subTest(model=model_name, field=field_name):
+                Model = pool.get(model_name)
+                self.assertEqual(
+                    Model._fields[field_name].model_name, 'company.employee')
+                self.assertIn(Model._fields[link].model_name,
+                    {'crm.customer', 'party.party'})
+                self.assertEqual(
+                    Model._fields['company'].model_name, 'company.company')
+                Model.search(domain)
+
+    @with_transaction()
+    def test_contact_history(self):
+        "Contact changes of a customer's party are recorded once, formatted"
+        pool = Pool()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        History = pool.get('crm.customer.history')
+        company = create_company()
+        set_phone_country_china()
+        customer = create_customer(company, "张三")
+        mobile, = ContactMechanism.create([{
+                    'party': customer.party.id,
+                    'type': 'mobile',
+                    'value': '13812345678',
+                    }])
+        ContactMechanism.write([mobile], {'active': False})
+        ContactMechanism.write([mobile], {'value': '13912345678'})
+        ContactMechanism.delete([mobile])
+        # A party without customer has no history
+        stranger = pool.get('party.party')(name="路人")
+        stranger.save()
+        ContactMechanism.create([{
+                    'party': stranger.id, 'type': 'mobile',
+                    'value': '13700000000'}])
+
+        self.assertEqual(
+            [(h.field, h.cause, h.old_value, h.new_value, h.user.id)
+                for h in History.search(
+                    [], order=[('id', 'ASC')])],
+            [('mobile', 'edit', None, '+86 138 1234 5678', 1),
+                ('mobile', 'edit', '+86 138 1234 5678', '+86 139 1234 5678',
+                    1),
+                ('mobile', 'edit', '+86 139 1234 5678', None, 1)])
+
+    @with_transaction()
+    def test_replace_moves_or_merges_customers(self):
+        """A customer of the source party moves to the destination, or merges
+        into the destination's customer of the same company"""
+        pool = Pool()
+        Activity = pool.get('crm.activity')
+        AlertRule = pool.get('crm.alert.rule')
+        ContactMechanism = pool.get('party.contact_mechanism')
+        Customer = pool.get('crm.customer')
+        History = pool.get('crm.customer.history')
+        Party = pool.get('party.party')
+        Replace = pool.get('party.replace', type='wizard')
+        shanghai = create_company("上海贸易")
+        beijing = create_company("北京贸易", currency=shanghai.currency)
+        source = create_customer(shanghai, "张三")
+        source_beijing = Customer(party=source.party, company=beijing)
+        source_beijing.save()
+        destination = create_customer(shanghai, "张三丰")
+        # A duplicate accepted before does not stop the merge
+        wife, = Party.create([{'name': "张夫人"}])
+        with Transaction().set_context(_skip_warnings=True):
+            ContactMechanism.create([{
+                        'party': p.id, 'type': 'email',
+                        'value': 'zhang@example.com'}
+                    for p in [destination.party, wife]])
+        rule, = AlertRule.create([{
+                    'name': "回访", 'company': shanghai.id,
+                    'kind': 'revisit', 'days': 30}])
+        kept = create_alert(destination, rule, '2026-01')
+        clash = create_alert(source, rule, '2026-01')
+        moved = create_alert(source, rule, '2026-02')
+        activity, = Activity.create([{
+                    'customer': source.id, 'subject': "拜访",
+                    'company': shanghai.id}])
+
+        session_id, _, _ = Replace.create()
+        replace = Replace(session_id)
+        replace.ask.source = source.party
+        replace.ask.destination = destination.party
+        with patch.object(Replace, 'check_similarity'):
+            replace.transition_replace()
+
+        source, source_beijing = Customer.browse([source, source_beijing])
+        self.assertFalse(source.active)
+        self.assertEqual(source.party, replace.ask.source)
+        self.assertTrue(source_beijing.active)
+        self.assertEqual(source_beijing.party, destination.party)
+        self.assertEqual(Activity(activity.id).customer, destination)
+        self.assertEqual(
+            {a.id: a.customer for a in [kept, clash, moved]},
+            {kept.id: destination, clash.id: source,
+                moved.id: destination})
+        self.assertEqual(
+            {(h.customer, h.field, h.cause, h.old_value, h.new_value)
+                for h in History.search([('cause', '=', 'merge')])},
+            {(destination, 'party', 'merge', "张三", "张三丰"),
+                (source_beijing, 'party', 'merge', "张三", "张三丰")})
+
+    @with_transaction()
+    def test_duplicate_warning_key(self):
+        """A number written another way is the same duplicate, accepted
+        once for always; another party sharing it warns again"""
+        pool = Pool()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        Party = pool.get('party.party')
+        Warning = pool.get('res.user.warning')
+        set_phone_country_china()
+        first, second, third = Party.create(
+            [{'name': n} for n in ["张三", "张三丰", "张三夫人"]])
+        ContactMechanism.create([{
+                    'party': first.id, 'type': 'phone',
+                    'value': '13812345678'}])
+        # The same party twice and inactive mechanisms are no duplicates
+        ContactMechanism.create([{
+                    'party': first.id, 'type': 'mobile',
+                    'value': '138 1234 5678'}, {
+                    'party': third.id, 'type': 'mobile',
+                    'value': '13812345678', 'active': False}])
+
+        with self.assertRaises(UserWarning) as context:
+            ContactMechanism.create([{
+                        'party': second.id, 'type': 'mobile',
+                        'value': '+86 138 1234 5678'}])
+        key = context.exception.name
+        Warning.create([{'user': 1, 'name': key, 'always': True}])
+        mobile, = ContactMechanism.create([{
+                    'party': second.id, 'type': 'mobile',
+                    'value': '+86 138 1234 5678'}])
+        ContactMechanism.write([mobile], {'value': '0086 138 1234 5678'})
+
+        with self.assertRaises(UserWarning) as context, inactive_records():
+            ContactMechanism.write(
+                ContactMechanism.search([('party', '=', third.id)]),
+                {'active': True})
+        self.assertNotEqual(context.exception.name, key)
 
 
 del ModuleTestCase
