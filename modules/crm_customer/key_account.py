@@ -36,7 +36,12 @@ INFLUENCE_LEVELS = [
     ('medium', "Medium"),
     ('high', "High"),
     ]
-NEED_CLOSED_STATES = ['won', 'lost', 'dropped']
+# The states that close a need and the icons of their buttons
+NEED_CLOSINGS = [
+    ('won', 'tryton-ok'),
+    ('lost', 'tryton-cancel'),
+    ('dropped', 'tryton-delete'),
+    ]
 
 
 class ContactValidationError(ValidationError):
@@ -208,12 +213,8 @@ class Need(CustomerRecordMixin, Workflow, ModelSQL, ModelView):
         cls._sql_indexes.add(Index(t, (t.state, Index.Equality()),
                 where=t.state == 'open'))
         cls._order[0:0] = [('expected_date', 'ASC NULLS LAST')]
-        for closed in NEED_CLOSED_STATES:
+        for closed, icon in NEED_CLOSINGS:
             cls._transitions |= {('open', closed), (closed, 'open')}
-        for closed, icon in [
-                ('won', 'tryton-ok'),
-                ('lost', 'tryton-cancel'),
-                ('dropped', 'tryton-delete')]:
             cls._buttons[closed] = {
                 'invisible': Eval('state') != 'open',
                 'icon': icon,
