@@ -5,17 +5,22 @@ the owners of the customers, at most once per rule, customer and period."""
 import datetime as dt
 import json
 from collections import defaultdict
+from email.message import EmailMessage
 
-from sql import Cast, Literal, Null
+from genshi.template import TextTemplate
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.operators import Exists
+from sql.operators import Concat, Exists
 
+import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
+from trytond.sendmail import sendmail_transactional
+from trytond.tools.email_ import format_address
 from trytond.transaction import Transaction
 
 from .activity import company_midnight
@@ -29,6 +34,7 @@ ALERT_KINDS = [
     ('overdue', "Overdue Receivable"),
     ('churn', "No Purchase (Churn Risk)"),
     ]
+COMPLAINT_KIND = ('complaint', "Unresolved Complaint")
 LEVELS = [
     ('info', "Info"),
     ('warning', "Warning"),
@@ -51,6 +57,20 @@ def _text(column):
     return Cast(column, 'VARCHAR')
 
 
+def _document(model, column):
+    "The period of an alert about a document: its reference"
+    return Concat(f'{model},', _text(column))
+
+
+def _language(user):
+    return user.language.code if user.language else None
+
+
+def _render(text, context):
+    "Render the text of an e-mail template as Tryton does"
+    return TextTemplate(text or '').generate(**context).render()
+
+
 # A typed NULL: PostgreSQL types a bare NULL of a sub-query as text
 _NO_AMOUNT = Cast(Null, 'NUMERIC')
 
@@ -67,9 +87,10 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
         "Days", required=True, domain=[('days', '>=', 0)],
         help="Periodic revisit: after so many days without activity.\n"
         "Birthday and festival: so many days ahead.\n"
-        "After-sales: so many days after the invoice.\n"
+        "After-sales: so many days after the delivery.\n"
         "Overdue receivable: due for more than so many days.\n"
-        "No purchase: for more than so many days.")
+        "No purchase: for more than so many days.\n"
+        "Unresolved complaint: open for more than so many days.")
     tier = fields.Many2One(
         'crm.tier', "Tier",
         domain=[('company', '=', Eval('company', -1))],
@@ -130,7 +151,9 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
             else:
                 rule._insert_alerts()
         cursor.execute(*alert.select(alert.id, where=alert.id > last_id))
-        Alert.notify(Alert.browse([r for r, in cursor]))
+        new_alerts = Alert.browse([r for r, in cursor])
+        Alert.notify(new_alerts)
+        Alert.send_digests(new_alerts)
 
     def _today(self):
         pool = Pool()
@@ -225,26 +248,61 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
             where=self._scope(customer) & (customer.birthday != Null)
             & (date != Null))
 
+    def _per_document(self, customer, document, party, model, where,
+            amount=_NO_AMOUNT):
+        """The candidates due today of one alert per document of the
+        customer's party in the customer's company"""
+        return customer.join(document,
+            condition=(party == customer.party)
+            & (document.company == customer.company)).select(
+            customer.id.as_('customer'), customer.owner.as_('owner'),
+            _document(model, document.id).as_('period'),
+            Literal(self._today()).as_('due_date'),
+            amount.as_('amount'),
+            where=self._scope(customer) & where)
+
+    def _after_sales_window(self, date):
+        """The date is the days ago, or in the week before should the cron
+        have missed a day"""
+        day = self._today() - dt.timedelta(days=self.days)
+        return (date <= day) & (date > day - dt.timedelta(days=7))
+
     def _candidates_after_sales(self, customer):
-        """An invoice posted the days ago (or in the week before, should the
-        cron have missed a day): once per invoice"""
+        """Goods delivered the days ago, and invoices of services only,
+        which nothing delivers, posted the days ago: once per customer
+        shipment or invoice"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Move = pool.get('stock.move')
+        Product = pool.get('product.product')
+        Shipment = pool.get('stock.shipment.out')
+        Template = pool.get('product.template')
         invoice = Invoice.__table__()
-        day = self._today() - dt.timedelta(days=self.days)
-        return customer.join(invoice,
-            condition=(invoice.party == customer.party)
-            & (invoice.company == customer.company)).select(
-            customer.id.as_('customer'), customer.owner.as_('owner'),
-            _text(invoice.id).as_('period'),
-            Literal(self._today()).as_('due_date'),
-            invoice.total_amount_cache.as_('amount'),
-            where=self._scope(customer)
-            & (invoice.type == 'out')
+        line = InvoiceLine.__table__()
+        product = Product.__table__()
+        shipment = Shipment.__table__()
+        template = Template.__table__()
+
+        deliveries = self._per_document(
+            customer, shipment, shipment.customer, Shipment.__name__,
+            (shipment.state == 'done')
+            & self._after_sales_window(shipment.effective_date))
+        goods = (line
+            .join(product, condition=line.product == product.id)
+            .join(template, condition=product.template == template.id)
+            .select(Literal(1),
+                where=(line.invoice == invoice.id)
+                & template.type.in_(Move.get_product_types())))
+        services = self._per_document(
+            customer, invoice, invoice.party, Invoice.__name__,
+            (invoice.type == 'out')
             & invoice.state.in_(['posted', 'paid'])
-            & (invoice.invoice_date <= day)
-            & (invoice.invoice_date > day - dt.timedelta(days=7))
-            & (invoice.total_amount_cache > 0))
+            & self._after_sales_window(invoice.invoice_date)
+            & (invoice.total_amount_cache > 0)
+            & ~Exists(goods),
+            amount=invoice.total_amount_cache)
+        return Union(deliveries, services, all_=True)
 
     def _candidates_overdue(self, customer):
         """Receivables due for more than the days: once per oldest overdue
@@ -340,7 +398,9 @@ class Alert(Workflow, ModelSQL, ModelView):
         'crm.alert.rule', "Rule", required=True, readonly=True,
         ondelete='CASCADE')
     kind = fields.Selection(ALERT_KINDS, "Kind", readonly=True)
+    kind_string = kind.translated('kind')
     level = fields.Selection(LEVELS, "Level", required=True, readonly=True)
+    level_string = level.translated('level')
     customer = fields.Many2One(
         'crm.customer', "Customer", required=True, readonly=True,
         ondelete='CASCADE')
@@ -456,12 +516,10 @@ class Alert(Workflow, ModelSQL, ModelView):
         cls.notify(to_notify, escalation=True)
 
     @classmethod
-    def notify(cls, alerts, escalation=False):
-        """Tell each employee concerned, as a Tryton notification, how many
-        alerts they got and open them on a click"""
+    def _by_user(cls, alerts, escalation=False):
+        """Return the ids of the alerts per user of the employee concerned:
+        the owner, or the manager they were escalated to"""
         pool = Pool()
-        ModelData = pool.get('ir.model.data')
-        Notification = pool.get('res.notification')
         User = pool.get('res.user')
         by_employee = defaultdict(list)
         for alert in alerts:
@@ -469,19 +527,28 @@ class Alert(Workflow, ModelSQL, ModelView):
             if employee:
                 by_employee[employee.id].append(alert.id)
         if not by_employee:
-            return
-        users = User.search([('employees', 'in', list(by_employee))])
+            return {}
+        result = {}
+        for user in User.search([('employees', 'in', list(by_employee))]):
+            alert_ids = sorted({a for e in user.employees
+                        for a in by_employee.get(e.id, [])})
+            if alert_ids:
+                result[user] = alert_ids
+        return result
+
+    @classmethod
+    def notify(cls, alerts, escalation=False):
+        """Tell each employee concerned, as a Tryton notification, how many
+        alerts they got and open them on a click"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Notification = pool.get('res.notification')
         action_id = ModelData.get_id('crm_customer', 'act_alert_form')
         message = ('crm_customer.msg_alert_escalated_notification'
             if escalation else 'crm_customer.msg_alert_notification')
         notifications = []
-        for user in users:
-            alert_ids = sorted({a for e in user.employees
-                        for a in by_employee.get(e.id, [])})
-            if not alert_ids:
-                continue
-            with Transaction().set_context(language=user.language.code
-                    if user.language else None):
+        for user, alert_ids in cls._by_user(alerts, escalation).items():
+            with Transaction().set_context(language=_language(user)):
                 label = gettext(message, count=len(alert_ids))
             notifications.append({
                     'user': user.id,
@@ -491,6 +558,95 @@ class Alert(Workflow, ModelSQL, ModelView):
                     'action': action_id,
                     })
         Notification.create(notifications)
+
+    @classmethod
+    def send_digests(cls, alerts):
+        """E-mail each owner with an e-mail address one message listing
+        their new alerts, in their language, when the CRM configuration
+        asks for it; it leaves when the transaction is committed"""
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        EmailTemplate = pool.get('ir.email.template')
+        configuration = Configuration(1)
+        if (not configuration.alert_email
+                or not configuration.alert_email_template):
+            return
+        template_id = configuration.alert_email_template.id
+        from_ = config.get('email', 'from')
+        for user, alert_ids in cls._by_user(alerts).items():
+            if not user.email:
+                continue
+            with Transaction().set_context(language=_language(user)):
+                template = EmailTemplate(template_id)
+                context = template.get_context(user)
+                context['alerts'] = cls.browse(alert_ids)
+                msg = EmailMessage()
+                msg['From'] = from_
+                msg['To'] = format_address(user.email, user.name)
+                msg['Subject'] = _render(template.subject, context)
+                msg.set_content(_render(template.body, context))
+            sendmail_transactional(from_, [user.email], msg)
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'crm.configuration'
+
+    alert_email = fields.Boolean(
+        "Send Alerts by E-Mail",
+        help="Besides the notification, send each owner who has an e-mail "
+        "address one message per run listing their new alerts.")
+    alert_email_template = fields.Many2One(
+        'ir.email.template', "Alert E-Mail Template",
+        domain=[('model.name', '=', 'res.user')],
+        states={
+            'invisible': ~Eval('alert_email', False),
+            'required': Eval('alert_email', False),
+            },
+        help="The subject and body of the e-mail: \"record\" is the user "
+        "and \"alerts\" the list of their new alerts.")
+
+    @classmethod
+    def default_alert_email(cls):
+        return False
+
+    @classmethod
+    def default_alert_email_template(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        return ModelData.get_id('crm_customer', 'email_template_alert_digest')
+
+
+class ComplaintKindMixin:
+    __slots__ = ()
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.kind.selection.append(COMPLAINT_KIND)
+
+
+class AlertRuleComplaint(ComplaintKindMixin, metaclass=PoolMeta):
+    __name__ = 'crm.alert.rule'
+
+    def _candidates_complaint(self, customer):
+        """Complaints of the customer still unresolved the days after they
+        were made: once per complaint"""
+        pool = Pool()
+        Complaint = pool.get('sale.complaint')
+        complaint = Complaint.__table__()
+        limit = self._today() - dt.timedelta(days=self.days)
+        made_before = (complaint.date <= limit) | (
+            (complaint.date == Null)
+            & (complaint.create_date < company_midnight(
+                    self.company, limit + dt.timedelta(days=1))))
+        return self._per_document(
+            customer, complaint, complaint.customer, Complaint.__name__,
+            complaint.state.in_(['draft', 'waiting', 'approved'])
+            & made_before)
+
+
+class AlertComplaint(ComplaintKindMixin, metaclass=PoolMeta):
+    __name__ = 'crm.alert'
 
 
 class Activity(metaclass=PoolMeta):

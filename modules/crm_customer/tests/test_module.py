@@ -217,7 +217,9 @@ class CrmCustomerTestCase(
         ModuleTestCase):
     "Test the crm_customer module"
     module = 'crm_customer'
-    extras = ['account_credit_limit', 'sale_opportunity', 'sale_price_list']
+    extras = [
+        'account_credit_limit', 'party_relationship', 'sale_complaint',
+        'sale_opportunity', 'sale_price_list']
 
     @with_transaction()
     def test_overdue_company_time_zone(self):
@@ -491,6 +493,36 @@ class CrmCustomerTestCase(
                 ContactMechanism.search([('party', '=', third.id)]),
                 {'active': True})
         self.assertNotEqual(context.exception.name, key)
+
+    @with_transaction()
+    def test_erase_contact_person(self):
+        "Erasing a person erases what was noted about them as a contact"
+        pool = Pool()
+        Contact = pool.get('crm.customer.contact')
+        Erase = pool.get('party.erase', type='wizard')
+        Party = pool.get('party.party')
+        company = create_company()
+        with Transaction().set_context(company=company.id):
+            customer = create_customer(company, "明远物流")
+            person = Party(name="陈志强")
+            person.save()
+            contact, = Contact.create([{
+                        'customer': customer.id,
+                        'party': person.id,
+                        'job_title': "总经理",
+                        'notes': "周末打高尔夫",
+                        }])
+            self.assertEqual(contact.company, company)
+            Party.write([person], {'active': False})
+
+            session_id, _, _ = Erase.create()
+            erase = Erase(session_id)
+            erase.ask.party = person
+            erase.transition_erase()
+
+        contact = Contact(contact.id)
+        self.assertEqual((contact.job_title, contact.notes), (None, None))
+        self.assertEqual(contact.customer, customer)
 
 
 del ModuleTestCase
