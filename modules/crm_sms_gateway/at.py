@@ -15,6 +15,7 @@ and it raises ModemTimeout when the modem stops answering. No Tryton here.
 import collections
 import dataclasses
 import re
+import select
 import time
 
 import serial
@@ -165,7 +166,7 @@ REGISTRATION_STATES = {
 
 CTRL_Z = b'\x1a'
 ESCAPE = b'\x1b'
-# How long one read waits: the session's own timeouts are built on it
+# How long the session waits for the modem between two reads
 POLL = 0.05
 
 _FINAL_ERROR = re.compile(
@@ -352,13 +353,15 @@ class Session:
         # What was written lately, to know its echo
         self._written = collections.deque(maxlen=16)
         self._stale = False
-        if getattr(port, 'timeout', POLL) is None:
-            port.timeout = POLL
+        # Reads take what has come without waiting (socket:// says one byte
+        # is waiting whatever the number): the session waits itself
+        if port.timeout != 0:
+            port.timeout = 0
 
     @classmethod
     def open(cls, url, baudrate=115200, **kwargs):
         "Open the port named by a pyserial URL and start a session on it"
-        port = serial.serial_for_url(url, baudrate=baudrate, timeout=POLL,
+        port = serial.serial_for_url(url, baudrate=baudrate, timeout=0,
             write_timeout=kwargs.get('timeout', 10.0))
         return cls(port, **kwargs)
 
@@ -383,16 +386,32 @@ class Session:
         except (serial.SerialException, OSError) as exception:
             raise PortClosed(f"the port is gone: {exception}") from None
 
-    def _fill(self, deadline):
-        "Read what came; raise ModemTimeout when nothing did by deadline"
+    def _read(self):
+        "What the modem has said since the last read"
         try:
-            chunk = self.port.read(max(self.port.in_waiting, 1))
+            return self.port.read(4096)
         except (serial.SerialException, OSError) as exception:
             raise PortClosed(f"the port is gone: {exception}") from None
+
+    def _wait(self):
+        "Wait a little for the modem to say something"
+        try:
+            fileno = self.port.fileno()
+        except (AttributeError, OSError):
+            # Ports without a file (rfc2217://, loop://) are polled
+            self.sleep(POLL / 5)
+        else:
+            select.select([fileno], [], [], POLL)
+
+    def _fill(self, deadline):
+        "Read what came; raise ModemTimeout when nothing did by deadline"
+        chunk = self._read()
         if chunk:
             self._buffer.extend(chunk)
         elif self.clock() > deadline:
             raise ModemTimeout("the modem did not answer in time")
+        else:
+            self._wait()
 
     def _next(self, deadline, prompt=False):
         "The next non-empty line, or _PROMPT when prompt and '>' comes"
@@ -457,6 +476,9 @@ class Session:
         """
         answer = []
         while True:
+            if self.clock() > deadline:
+                # A modem babbling unsolicited lines does not answer either
+                raise ModemTimeout("the modem did not answer in time")
             line = self._next(deadline)
             if line == 'OK':
                 return answer
@@ -512,13 +534,15 @@ class Session:
         start = self.clock()
         last = start
         while self.clock() - last < quiet and self.clock() - start < limit:
-            size = len(self._buffer)
             try:
-                self._fill(float('inf'))
+                chunk = self._read()
             except PortClosed:
                 break
-            if len(self._buffer) != size:
+            if chunk:
+                self._buffer.extend(chunk)
                 last = self.clock()
+            else:
+                self._wait()
         deadline = self.clock()
         while self._pushed_back or b'\n' in self._buffer \
                 or b'\r' in self._buffer:
@@ -702,6 +726,8 @@ class Session:
 
     def _wait_prompt(self, command, deadline):
         while True:
+            if self.clock() > deadline:
+                raise ModemTimeout("no prompt in time")
             line = self._next(deadline, prompt=True)
             if line is _PROMPT:
                 return

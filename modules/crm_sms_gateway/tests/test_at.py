@@ -43,22 +43,17 @@ class ScriptedPort:
 
     The script is a list of (what the session must write, what the modem
     then says). Replies come in dribbles of a few bytes, as from a serial
-    line; waiting on an empty port moves the clock.
+    line.
     """
-    timeout = at.POLL
+    timeout = None
 
-    def __init__(self, script, clock):
+    def __init__(self, script):
         self.script = collections.deque(script)
-        self.clock = clock
         self.input = bytearray()
         self.writes = []
         self.broken = False
         self.break_on_ctrl_z = False
         self.random = random.Random(7)
-
-    @property
-    def in_waiting(self):
-        return len(self.input)
 
     def say(self, data):
         "The modem says data on its own"
@@ -68,9 +63,6 @@ class ScriptedPort:
         if self.broken:
             raise serial.SerialException('device reports readiness to read '
                 'but returned no data (device disconnected?)')
-        if not self.input:
-            self.clock.now += self.timeout
-            return b''
         size = min(size, self.random.randint(1, 6))
         data = bytes(self.input[:size])
         del self.input[:size]
@@ -95,7 +87,7 @@ class ScriptedPort:
 
 def session(script, **kwargs):
     clock = Clock()
-    port = ScriptedPort(script, clock)
+    port = ScriptedPort(script)
     kwargs.setdefault('timeout', 5)
     kwargs.setdefault('send_timeout', 30)
     return at.Session(port, clock=clock, sleep=clock.sleep, **kwargs), port
