@@ -381,11 +381,11 @@ def _hex(data):
     return binascii.hexlify(data).decode('ascii').upper()
 
 
-def _unhex(pdu):
-    if isinstance(pdu, (bytes, bytearray)):
-        return bytes(pdu)
+def _unhex(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
     try:
-        return binascii.unhexlify(''.join(pdu.split()))
+        return binascii.unhexlify(''.join(value.split()))
     except (binascii.Error, ValueError) as exception:
         raise PDUError(f"not a hexadecimal PDU: {exception}") from None
 
@@ -633,19 +633,15 @@ class _Reader:
     def rest(self):
         return self.data[self.position:]
 
-    @property
-    def left(self):
-        return len(self.data) - self.position
 
-
-def decode(pdu, smsc=True):
+def decode(value, smsc=True):
     """Decode a received or stored PDU, given as hexadecimal text or bytes
 
     Return a Deliver, Submit or StatusReport; raise PDUError when the PDU
     cannot be read. smsc says whether the PDU starts with the service
     centre field, as AT+CMGL, AT+CMGR and +CDS give it.
     """
-    reader = _Reader(_unhex(pdu))
+    reader = _Reader(_unhex(value))
     centre = reader.smsc() if smsc else None
     first_octet = reader.octet()
     kind = first_octet & 0x3
