@@ -44,8 +44,9 @@ class TranslationCheckMixin:
         TranslationSet = pool.get('ir.translation.set', type='wizard')
         session_id, _, _ = TranslationSet.create()
         TranslationSet(session_id).transition_set_()
-        source = polib.pofile(
-            Translation.translation_export('en', self.module).decode())
+        content = Translation.translation_export('en', self.module)
+        # None when the module has no string to translate yet
+        source = polib.pofile(content.decode()) if content else []
         translated = {(e.msgctxt, e.msgid) for e in self._po_entries()}
         missing = sorted(
             f'{e.msgctxt}: {e.msgid}' for e in source

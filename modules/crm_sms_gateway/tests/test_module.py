@@ -1,0 +1,16 @@
+# This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
+# level of this module contains the full copyright notices and license terms.
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
+from trytond.modules.party.tests import PartyCheckReplaceMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class CrmSmsGatewayTestCase(
+        TranslationCheckMixin, PartyCheckReplaceMixin, CompanyTestMixin,
+        ModuleTestCase):
+    "Test the crm_sms_gateway module"
+    module = 'crm_sms_gateway'
+
+
+del ModuleTestCase
