@@ -11,7 +11,7 @@ from trytond.model.exceptions import ValidationError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction, inactive_records
+from trytond.transaction import Transaction
 
 from .activity import company_today
 
@@ -322,6 +322,24 @@ class PartyReplace(metaclass=PoolMeta):
             ('crm.customer.contact', 'party'),
             ]
 
+    @classmethod
+    def crm_customer_fields_to_merge(cls):
+        return super().crm_customer_fields_to_merge() + [
+            ('crm.customer.contact', 'customer'),
+            ('crm.customer.need', 'customer'),
+            ]
+
+
+class Handover(metaclass=PoolMeta):
+    __name__ = 'crm.customer.handover'
+
+    @classmethod
+    def documents_to_hand_over(cls):
+        return super().documents_to_hand_over() + [
+            ('crm.customer.need', 'owner', 'customer',
+                [('state', '=', 'open')]),
+            ]
+
 
 class PartyErase(metaclass=PoolMeta):
     __name__ = 'party.erase'
@@ -329,11 +347,8 @@ class PartyErase(metaclass=PoolMeta):
     def to_erase(self, party_id):
         pool = Pool()
         Contact = pool.get('crm.customer.contact')
-        Customer = pool.get('crm.customer')
         Need = pool.get('crm.customer.need')
-        with inactive_records():
-            customer_ids = [
-                c.id for c in Customer.search([('party', '=', party_id)])]
+        customer_ids = self.crm_customer_ids(party_id)
         # What was noted about people is personal data
         return super().to_erase(party_id) + [
             (Contact, ['OR',

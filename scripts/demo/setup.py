@@ -125,7 +125,6 @@ def company_sequences(config, company):
     ModelData = Model.get('ir.model.data', config=config)
     Sequence = Model.get('ir.sequence', config=config)
     SequenceType = Model.get('ir.sequence.type', config=config)
-    sequences = {}
     for module, field, type_ in [
             ('sale', 'sale_sequence', 'sequence_type_sale'),
             ('account', 'reconciliation_sequence',
