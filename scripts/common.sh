@@ -20,18 +20,38 @@ modules_hash() {
         | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-16)
 }
 
+# Installs the Debian packages given that are missing (a requirement builds
+# against them), as root or through sudo -n.
+ensure_debian_packages() {
+    local missing=() package
+    for package in "$@"; do
+        dpkg -s "$package" > /dev/null 2>&1 || missing+=("$package")
+    done
+    [ ${#missing[@]} = 0 ] && return 0
+    say "installing the Debian packages ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+    "${sudo[@]}" apt-get install -y -q "${missing[@]}" > /dev/null \
+        || { "${sudo[@]}" apt-get update -q > /dev/null \
+            && "${sudo[@]}" apt-get install -y -q "${missing[@]}" > /dev/null; }
+}
+
+# Makes the virtual environment and installs a requirements file in it
+# (requirements.txt by default) when that file changed.
 ensure_venv() {
+    local requirements=$ROOT/${1:-requirements.txt}
     if [ ! -x "$PY" ]; then
         say "creating the virtual environment $VENV"
         python3 -m venv "$VENV"
         "$PY" -m pip install -q --upgrade pip
     fi
-    local stamp=$VENV/.crm-requirements
+    local stamp
+    stamp=$VENV/.crm-$(basename "$requirements" .txt)
     local want
-    want=$(sha1sum "$ROOT/requirements.txt" | cut -c1-16)
+    want=$(cat "$ROOT"/requirements*.txt | sha1sum | cut -c1-16)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        say "installing the requirements"
-        "$PY" -m pip install -q -r "$ROOT/requirements.txt"
+        say "installing $(basename "$requirements")"
+        "$PY" -m pip install -q -r "$requirements"
         echo "$want" > "$stamp"
     fi
 }

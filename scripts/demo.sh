@@ -36,6 +36,11 @@ crm_modules() {
     (cd "$ROOT/modules" && ls -d */ | tr -d /)
 }
 
+# The optional Tryton modules the CRM modules work with (requirements.txt)
+optional_modules() {
+    sed -n 's/^trytond_\([a-z_]*\).*/\1/p' "$ROOT/requirements.txt"
+}
+
 # sao from its npm package, with its dependencies inside its own folder so
 # that index.html finds node_modules/.
 install_sao() {
@@ -101,10 +106,11 @@ create_database() {
     fi
     # The empty line answers the question for the admin's e-mail: none.
     admin --all --language en zh_CN <<< '' > /dev/null
-    say "activating the CRM modules ($(crm_modules | xargs)) and" \
-        "their dependencies"
+    say "activating the CRM modules ($(crm_modules | xargs)), the" \
+        "optional modules they work with ($(optional_modules | xargs))" \
+        "and their dependencies"
     # shellcheck disable=SC2046
-    admin -u $(crm_modules) --activate-dependencies
+    admin -u $(crm_modules) $(optional_modules) --activate-dependencies
     say "loading the demo data"
     "$PY" "$ROOT/scripts/demo_data.py" --database "$DB" --config "$CONF" \
         --customers 200 --seed 1
@@ -114,7 +120,7 @@ create_database() {
 upgrade_database() {
     say "modules/ changed: upgrading the database $DB"
     # shellcheck disable=SC2046
-    admin -u $(crm_modules) --activate-dependencies
+    admin -u $(crm_modules) $(optional_modules) --activate-dependencies
     mark_config_wizard_done
 }
 

@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
 done
 
 start=$(date +%s)
-ensure_venv
+ensure_debian_packages libgammu-dev pkg-config
+ensure_venv requirements-test.txt
 install_modules
 
 PG_URI=${CRM_TEST_PG_URI:-postgresql://postgres@127.0.0.1:5432/}

@@ -613,7 +613,12 @@ class Configuration(metaclass=PoolMeta):
     def default_alert_email_template(cls):
         pool = Pool()
         ModelData = pool.get('ir.model.data')
-        return ModelData.get_id('crm_customer', 'email_template_alert_digest')
+        try:
+            return ModelData.get_id(
+                'crm_customer', 'email_template_alert_digest')
+        except KeyError:
+            # An upgrade fills the new column before the XML defines it
+            return None
 
 
 class ComplaintKindMixin:
