@@ -20,6 +20,7 @@ from trytond.model import (
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.sendmail import sendmail_transactional
+from trytond.tools import grouped_slice
 from trytond.tools.email_ import format_address
 from trytond.transaction import Transaction
 
@@ -151,9 +152,9 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
             else:
                 rule._insert_alerts()
         cursor.execute(*alert.select(alert.id, where=alert.id > last_id))
-        new_alerts = Alert.browse([r for r, in cursor])
-        Alert.notify(new_alerts)
-        Alert.send_digests(new_alerts)
+        new_ids = [r for r, in cursor]
+        Alert.notify(new_ids)
+        Alert.send_digests(new_ids)
 
     def _today(self):
         pool = Pool()
@@ -513,31 +514,35 @@ class Alert(Workflow, ModelSQL, ModelView):
                         'escalation_date': today,
                         })
                 to_notify.extend(manager_alerts)
-        cls.notify(to_notify, escalation=True)
+        cls.notify([a.id for a in to_notify], escalation=True)
 
     @classmethod
-    def _by_user(cls, alerts, escalation=False):
+    def _by_user(cls, alert_ids, escalation=False):
         """Return the ids of the alerts per user of the employee concerned:
         the owner, or the manager they were escalated to"""
         pool = Pool()
         User = pool.get('res.user')
+        alert = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        employee = alert.escalated_to if escalation else alert.owner
         by_employee = defaultdict(list)
-        for alert in alerts:
-            employee = alert.escalated_to if escalation else alert.owner
-            if employee:
-                by_employee[employee.id].append(alert.id)
+        for sub_ids in grouped_slice(alert_ids, 1000):
+            cursor.execute(*alert.select(alert.id, employee,
+                    where=alert.id.in_(list(sub_ids)) & (employee != Null)))
+            for alert_id, employee_id in cursor:
+                by_employee[employee_id].append(alert_id)
         if not by_employee:
             return {}
         result = {}
         for user in User.search([('employees', 'in', list(by_employee))]):
-            alert_ids = sorted({a for e in user.employees
+            user_alert_ids = sorted({a for e in user.employees
                         for a in by_employee.get(e.id, [])})
-            if alert_ids:
-                result[user] = alert_ids
+            if user_alert_ids:
+                result[user] = user_alert_ids
         return result
 
     @classmethod
-    def notify(cls, alerts, escalation=False):
+    def notify(cls, alert_ids, escalation=False):
         """Tell each employee concerned, as a Tryton notification, how many
         alerts they got and open them on a click"""
         pool = Pool()
@@ -547,20 +552,21 @@ class Alert(Workflow, ModelSQL, ModelView):
         message = ('crm_customer.msg_alert_escalated_notification'
             if escalation else 'crm_customer.msg_alert_notification')
         notifications = []
-        for user, alert_ids in cls._by_user(alerts, escalation).items():
+        for user, user_alert_ids in cls._by_user(
+                alert_ids, escalation).items():
             with Transaction().set_context(language=_language(user)):
-                label = gettext(message, count=len(alert_ids))
+                label = gettext(message, count=len(user_alert_ids))
             notifications.append({
                     'user': user.id,
                     'label': label,
                     'model': cls.__name__,
-                    'records': json.dumps(alert_ids),
+                    'records': json.dumps(user_alert_ids),
                     'action': action_id,
                     })
         Notification.create(notifications)
 
     @classmethod
-    def send_digests(cls, alerts):
+    def send_digests(cls, alert_ids):
         """E-mail each owner with an e-mail address one message listing
         their new alerts, in their language, when the CRM configuration
         asks for it; it leaves when the transaction is committed"""
@@ -573,13 +579,13 @@ class Alert(Workflow, ModelSQL, ModelView):
             return
         template_id = configuration.alert_email_template.id
         from_ = config.get('email', 'from')
-        for user, alert_ids in cls._by_user(alerts).items():
+        for user, user_alert_ids in cls._by_user(alert_ids).items():
             if not user.email:
                 continue
             with Transaction().set_context(language=_language(user)):
                 template = EmailTemplate(template_id)
                 context = template.get_context(user)
-                context['alerts'] = cls.browse(alert_ids)
+                context['alerts'] = cls.browse(user_alert_ids)
                 msg = EmailMessage()
                 msg['From'] = from_
                 msg['To'] = format_address(user.email, user.name)

@@ -286,13 +286,12 @@ class CustomerClassification(metaclass=PoolMeta):
                     [customer.tier], [effective], where=scope & changed))
         if changed_ids:
             forget_cached_records(cls)
-            # Browsing costs the square of the number of records at once
-            for sub_ids in grouped_slice(changed_ids, 100):
-                cls._apply_tier_policy(cls.browse(sub_ids))
+            cls._apply_tier_policy(changed_ids)
 
     @classmethod
-    def _apply_tier_policy(cls, customers):
-        "Apply to the customers the policy of their new tier"
+    def _apply_tier_policy(cls, customer_ids):
+        """Apply to the customers of the ids the policy of their new tier;
+        they may be all the customers: read them in SQL or by slices"""
 
     @classmethod
     def _update_lifecycle(cls, company):
@@ -418,20 +417,30 @@ class CustomerCreditLimit(metaclass=PoolMeta):
     __name__ = 'crm.customer'
 
     @classmethod
-    def _apply_tier_policy(cls, customers):
+    def _apply_tier_policy(cls, customer_ids):
         pool = Pool()
         Party = pool.get('party.party')
-        super()._apply_tier_policy(customers)
-        by_limit = defaultdict(list)
-        for customer in cls.search([
-                    ('id', 'in', [c.id for c in customers]),
-                    ('tier.credit_limit_amount', '!=', None),
-                    ]):
-            key = (customer.company.id, customer.tier.credit_limit_amount)
-            by_limit[key].append(customer.party)
-        for (company_id, amount), parties in by_limit.items():
-            with Transaction().set_context(company=company_id):
-                Party.write(parties, {'credit_limit_amount': amount})
+        Tier = pool.get('crm.tier')
+        super()._apply_tier_policy(customer_ids)
+        customer = cls.__table__()
+        tier = Tier.__table__()
+        cursor = Transaction().connection.cursor()
+        by_tier = defaultdict(list)
+        for sub_ids in grouped_slice(customer_ids, 1000):
+            cursor.execute(*customer
+                .join(tier, condition=customer.tier == tier.id)
+                .select(customer.tier, customer.party,
+                    where=customer.id.in_(list(sub_ids))
+                    & (tier.credit_limit_amount != Null)))
+            for tier_id, party_id in cursor:
+                by_tier[tier_id].append(party_id)
+        for tier_id, party_ids in by_tier.items():
+            new_tier = Tier(tier_id)
+            with Transaction().set_context(company=new_tier.company.id):
+                # Browsing costs the square of the records browsed at once
+                for sub_ids in grouped_slice(party_ids, 100):
+                    Party.write(Party.browse(sub_ids),
+                        {'credit_limit_amount': new_tier.credit_limit_amount})
 
 
 class TierPriceList(metaclass=PoolMeta):
