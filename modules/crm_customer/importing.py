@@ -29,7 +29,7 @@ from trytond.wizard import (
 from .customer import CUSTOMER_TYPES
 from .party import compact_code, normalize_phone
 
-BATCH = 250
+BATCH = 500
 ENCODINGS = [
     ('auto', "Detect (UTF-8 or GBK)"),
     ('utf-8', "UTF-8"),
@@ -389,20 +389,23 @@ class CustomerCSV(Model):
         ExternalId = pool.get('crm.customer.external_id')
         codes = {r.code for r in plan.customers} | {
             r.values['parent_external_id'] for r in plan.contacts}
+        # The customers of the external IDs known already, by code
         plan.existing = {}
         for sub in grouped_slice(sorted(codes), BATCH):
-            for external_id in ExternalId.search([
+            for values in ExternalId.search_read([
                         ('company', '=', plan.company.id),
                         ('system', '=', plan.system.id),
                         ('code', 'in', list(sub)),
-                        ]):
-                plan.existing[external_id.code] = external_id
+                        ], fields_names=[
+                        'code', 'customer.party', 'customer.customer_type']):
+                plan.existing[values['code']] = {
+                    'external_id': values['id'], **values['customer.']}
         for row in plan.customers:
-            if external_id := plan.existing.get(row.code):
-                row.external_id = external_id.id
-                row.customer = external_id.customer.id
-                row.party = external_id.customer.party.id
-                row.customer_type = external_id.customer.customer_type
+            if existing := plan.existing.get(row.code):
+                row.external_id = existing['external_id']
+                row.customer = existing['id']
+                row.party = existing['party']
+                row.customer_type = existing['customer_type']
 
     @classmethod
     def _resolve_tax_identifiers(cls, plan):
@@ -413,44 +416,46 @@ class CustomerCSV(Model):
         ExternalId = pool.get('crm.customer.external_id')
         Identifier = pool.get('party.identifier')
         rows = [r for r in plan.customers if 'tax_identifier' in r.values]
-        parties = defaultdict(set)
+        parties, names = defaultdict(set), {}
         for sub in grouped_slice(
                 sorted({r.values['tax_identifier'] for r in rows}), BATCH):
-            for identifier in Identifier.search([
+            for values in Identifier.search_read([
                         ('code_compact', 'in', list(sub)),
-                        ]):
-                parties[identifier.code_compact].add(identifier.party)
+                        ], fields_names=['code_compact', 'party.rec_name']):
+                party = values['party.']
+                parties[values['code_compact']].add(party['id'])
+                names[party['id']] = party['rec_name']
         for row in rows:
             code = row.values['tax_identifier']
             found = parties.get(code, set())
-            others = [p for p in found if p.id != row.party]
+            others = sorted(found - {row.party})
             if row.party and others:
                 plan.error(row.line, 'msg_import_tax_identifier_used',
-                    code=code, party=others[0].rec_name)
+                    code=code, party=names[others[0]])
             elif len(found) > 1:
                 plan.error(row.line, 'msg_import_tax_identifier_ambiguous',
                     code=code)
             elif found and not row.party:
-                row.party = others[0].id
+                row.party, = found
 
         matched = {r.party: r for r in plan.to_create if r.party}
         for sub in grouped_slice(list(matched), BATCH):
-            customers = Customer.search([
-                    ('party', 'in', list(sub)),
-                    ('company', '=', plan.company.id),
-                    ])
-            for customer in customers:
-                row = matched[customer.party.id]
-                row.customer = customer.id
-                row.customer_type = customer.customer_type
-            for external_id in ExternalId.search([
-                        ('customer', 'in', [c.id for c in customers]),
+            customers = {}
+            for values in Customer.search_read([
+                        ('party', 'in', list(sub)),
+                        ('company', '=', plan.company.id),
+                        ], fields_names=['party', 'customer_type']):
+                row = matched[values['party']]
+                row.customer = values['id']
+                row.customer_type = values['customer_type']
+                customers[row.customer] = row
+            for values in ExternalId.search_read([
+                        ('customer', 'in', list(customers)),
                         ('system', '=', plan.system.id),
-                        ]):
-                row = matched[external_id.customer.party.id]
+                        ], fields_names=['code', 'customer']):
+                row = customers[values['customer']]
                 plan.error(row.line, 'msg_import_party_other_external_id',
-                    party=external_id.customer.party.rec_name,
-                    code=external_id.code)
+                    party=names[row.party], code=values['code'])
 
     @classmethod
     def references(cls, company):
@@ -534,9 +539,9 @@ class CustomerCSV(Model):
             if parent:
                 customer_type = parent.values.get(
                     'type', parent.customer_type or 'enterprise')
-            elif external_id := plan.existing.get(code):
-                customer_type = external_id.customer.customer_type
-                row.party = external_id.customer.party.id
+            elif existing := plan.existing.get(code):
+                customer_type = existing['customer_type']
+                row.party = existing['party']
             elif code in rejected:
                 continue
             else:
@@ -589,25 +594,28 @@ class CustomerCSV(Model):
             row.new_party = True
 
     @classmethod
-    def _changes(cls, records, rows, values_of):
-        """Return the write arguments that give the records the values the
-        rows have, the records that have them already left out"""
+    def _changes(cls, Model_, ids, rows, values_of):
+        """Return the write arguments that give the records of ids the values
+        their rows have, leaving out what they have already"""
+        new_values = [values_of(r) for r in rows]
+        names = sorted(set().union(*new_values))
+        if not names:
+            return []
+        current = {v['id']: v for v in Model_.read(ids, names)}
         by_values = defaultdict(list)
-        for record, row in zip(records, rows):
+        for id_, values in zip(ids, new_values):
             values = {
-                name: value for name, value in values_of(row).items()
-                if (cls._comparable(getattr(record, name))
+                name: value for name, value in values.items()
+                if (cls._comparable(current[id_][name])
                     != cls._comparable(value))}
             if values:
-                by_values[tuple(sorted(values.items()))].append(record)
-        return [a for values, records in by_values.items()
-            for a in (records, dict(values))]
+                by_values[tuple(sorted(values.items()))].append(id_)
+        return [a for values, ids in by_values.items()
+            for a in (Model_.browse(ids), dict(values))]
 
     @staticmethod
     def _comparable(value):
-        if isinstance(value, Model):
-            return value.id
-        elif isinstance(value, Decimal):
+        if isinstance(value, Decimal):
             # 5000.0 is written again as 5000.00 so it exports the same
             return str(value)
         return value
@@ -616,24 +624,23 @@ class CustomerCSV(Model):
     def _write_party_names(cls, rows):
         pool = Pool()
         Party = pool.get('party.party')
-        args = cls._changes(
-            Party.browse([r.party for r in rows]), rows,
+        args = cls._changes(Party, [r.party for r in rows], rows,
             lambda r: {'name': r.values['name']})
         if args:
             Party.write(*args)
 
     @classmethod
     def _first_by_party(cls, Model_, rows, domain=None):
-        "Return the first record of Model_ of each old party of the rows"
+        "Return the id of the first Model_ of each old party of the rows"
         first = {}
         parties = [r.party for r in rows if not r.new_party]
         for sub in grouped_slice(parties, BATCH):
-            for record in Model_.search([
+            for values in Model_.search_read([
                         ('party', 'in', list(sub)),
                         *(domain or []),
                         ], order=[('sequence', 'ASC NULLS FIRST'),
-                        ('id', 'ASC')]):
-                first.setdefault(record.party.id, record)
+                        ('id', 'ASC')], fields_names=['party']):
+                first.setdefault(values['party'], values['id'])
         return first
 
     @classmethod
@@ -644,16 +651,14 @@ class CustomerCSV(Model):
         rows = [r for r in rows if 'tax_identifier' in r.values]
         current = cls._first_by_party(
             Identifier, rows, [('type', '=', USCC_TYPE)])
-        to_create, to_write = [], []
-        for row in rows:
-            code = row.values['tax_identifier']
-            identifier = current.get(row.party)
-            if not identifier:
-                to_create.append(
-                    {'party': row.party, 'type': USCC_TYPE, 'code': code})
-            elif identifier.code_compact != code:
-                to_write.extend(([identifier], {'code': code}))
-        Identifier.create(to_create)
+        Identifier.create([{
+                    'party': r.party,
+                    'type': USCC_TYPE,
+                    'code': r.values['tax_identifier'],
+                    } for r in rows if r.party not in current])
+        rows = [r for r in rows if r.party in current]
+        to_write = cls._changes(Identifier, [current[r.party] for r in rows],
+            rows, lambda r: {'code': r.values['tax_identifier']})
         if to_write:
             Identifier.write(*to_write)
 
@@ -679,7 +684,7 @@ class CustomerCSV(Model):
             for r in rows if r.party not in current]
         rows = [r for r in rows if r.party in current]
         to_write = cls._changes(
-            [current[r.party] for r in rows], rows, values_of)
+            Address, [current[r.party] for r in rows], rows, values_of)
         Address.create(to_create)
         if to_write:
             Address.write(*to_write)
@@ -695,14 +700,14 @@ class CustomerCSV(Model):
         current = defaultdict(list)
         parties = {r.party for r in rows if not r.new_party}
         for sub in grouped_slice(parties, BATCH):
-            for mechanism in ContactMechanism.search([
+            for values in ContactMechanism.search_read([
                         ('party', 'in', list(sub)),
                         ('type', 'in', CONTACT_TYPES),
                         ], order=[('sequence', 'ASC NULLS FIRST'),
-                        ('id', 'ASC')]):
-                key = (mechanism.party.id, mechanism.type,
-                    mechanism.name or None)
-                current[key].append(mechanism)
+                        ('id', 'ASC')],
+                    fields_names=['party', 'type', 'name', 'value_compact']):
+                key = (values['party'], values['type'], values['name'] or None)
+                current[key].append(values)
         to_create, to_write = [], []
         for row in rows:
             name = row.values['name'] if named else None
@@ -711,10 +716,12 @@ class CustomerCSV(Model):
                 if not value:
                     continue
                 mechanisms = current[(row.party, type_, name)]
-                if any(m.value_compact == value for m in mechanisms):
+                if any(m['value_compact'] == value for m in mechanisms):
                     continue
                 elif mechanisms:
-                    to_write.extend(([mechanisms[0]], {'value': value}))
+                    to_write.extend((
+                            ContactMechanism.browse([mechanisms[0]['id']]),
+                            {'value': value}))
                 else:
                     to_create.append({
                             'party': row.party,
@@ -745,7 +752,7 @@ class CustomerCSV(Model):
         for row, customer in zip(new, customers):
             row.customer = customer.id
         to_write = cls._changes(
-            Customer.browse([r.customer for r in old]), old, values_of)
+            Customer, [r.customer for r in old], old, values_of)
         if to_write:
             Customer.write(*to_write)
 
@@ -894,19 +901,18 @@ class CustomerCSVCreditLimit(metaclass=PoolMeta):
         CreditLimit = pool.get('party.party.credit_limit_amount')
         super()._write_batch(plan, rows)
         rows = [r for r in rows if 'credit_limit' in r.values]
-        current = {}
-        for limit in CreditLimit.search([
+        current = {v['party']: v['id'] for v in CreditLimit.search_read([
                     ('party', 'in', [r.party for r in rows]),
                     ('company', '=', plan.company.id),
-                    ]):
-            current[limit.party.id] = limit
+                    ], fields_names=['party'])}
         CreditLimit.create([{
                     'party': r.party,
                     'company': plan.company.id,
                     'credit_limit_amount': r.values['credit_limit'],
                     } for r in rows if r.party not in current])
         rows = [r for r in rows if r.party in current]
-        to_write = cls._changes([current[r.party] for r in rows], rows,
+        to_write = cls._changes(
+            CreditLimit, [current[r.party] for r in rows], rows,
             lambda r: {'credit_limit_amount': r.values['credit_limit']})
         if to_write:
             CreditLimit.write(*to_write)
