@@ -430,7 +430,7 @@ class CrmCustomerTestCase(
                     'Line 8: No owner is named "王五".',
                     'Line 9: The line has 3 cells but the header has 8.',
                     ])
-            with self.assertRaisesRegex(UserError, '11 errors'):
+            with self.assertRaisesRegex(UserError, r'has errors \(11\)'):
                 CustomerCSV.write(plan)
         self.assertEqual(Customer.search([], count=True), 0)
         self.assertEqual(Party.search([], count=True), parties)
