@@ -92,8 +92,8 @@ def main():
         choices=['utf-8', 'gbk'])
     parser.add_argument('file', type=Path)
     args = parser.parse_args()
-    with args.file.open('w', newline='', encoding={
-                'utf-8': 'utf-8-sig', 'gbk': 'gb18030'}[args.encoding]) as file:
+    codec = {'utf-8': 'utf-8-sig', 'gbk': 'gb18030'}[args.encoding]
+    with args.file.open('w', newline='', encoding=codec) as file:
         writer = csv.DictWriter(file, COLUMNS)
         writer.writeheader()
         writer.writerows(rows(args.rows, args.seed, args.demo_seed))

@@ -101,7 +101,8 @@ class ValueTestCase(unittest.TestCase):
             with self.subTest(text=text):
                 with self.assertRaises(RowError) as context:
                     parse_decimal(text)
-                self.assertEqual(context.exception.message, 'msg_import_decimal')
+                self.assertEqual(
+                    context.exception.message, 'msg_import_decimal')
 
     def test_amount_digits(self):
         self.assertEqual(parse_amount('12.34', 2), Decimal('12.34'))

@@ -423,7 +423,8 @@ class CrmCustomerTestCase(
                     'Line 3: "1e3" is not a number written like 1234.56.',
                     'Line 3: The column "name" needs a value.',
                     'Line 5: The external ID "C001" is already on line 2.',
-                    'Line 6: A contact person needs a mobile, phone or e-mail.',
+                    'Line 6: A contact person needs a mobile, phone '
+                    'or e-mail.',
                     'Line 7: No customer has the external ID "C009".',
                     'Line 8: "company" is not one of individual, enterprise.',
                     'Line 8: "100.001" has more than 2 decimals.',
