@@ -18,6 +18,8 @@ from trytond.tools import is_full_text, lstrip_wildcard
 
 _CJK = re.compile('[\u3400-\u9fff\uf900-\ufaff]')
 _PHONE_LIKE = re.compile(r'^\+?[\d\s\-().]{5,}$')
+_CODE_SEPARATORS = re.compile(r'[\s\-./]')
+_CODE_LIKE = re.compile(r'^(?=.*[0-9])[0-9A-Z]{5,}$')
 
 
 def name_pinyin(name):
@@ -44,6 +46,12 @@ def normalize_phone(value, country_code=None):
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return None
+
+
+def compact_code(value):
+    """Return an identifier code without the spaces, dashes, dots and slashes
+    people write in it, in upper case: the form code_compact stores"""
+    return _CODE_SEPARATORS.sub('', value).upper()
 
 
 class Party(metaclass=PoolMeta):
@@ -91,17 +99,26 @@ class Party(metaclass=PoolMeta):
         pool = Pool()
         Configuration = pool.get('crm.configuration')
         _, operator, operand, *extra = clause
+        if not isinstance(operand, str):
+            return super().search_rec_name(name, clause)
         positive = not (operator.startswith('!') or operator.startswith('not '))
-        if positive and isinstance(operand, str):
-            value = operand
-            if operator.endswith('like') and is_full_text(operand):
-                value = lstrip_wildcard(operand).rstrip('%')
+        code_value = value = operand
+        if operator.endswith('like') and is_full_text(operand):
+            code_value = lstrip_wildcard(operand)
+            value = code_value.rstrip('%')
+        if positive:
             phone = normalize_phone(value, Configuration.phone_country_code())
             if phone:
                 # A phone number is looked up exactly, which an index serves
                 return [('contact_mechanisms.value_compact', '=', phone)]
         domain = super().search_rec_name(name, clause)
-        if isinstance(operand, str) and operand.isascii():
+        domain.append(('crm_customers.external_ids.code',
+                operator, code_value, *extra))
+        compact = compact_code(value)
+        if positive and compact != value and _CODE_LIKE.match(compact):
+            # A tax identifier written with spaces or dashes
+            domain.append(('identifiers.code_compact', '=', compact))
+        if operand.isascii():
             domain.append(('name_pinyin', operator, operand.lower(), *extra))
         return domain
 

@@ -2,12 +2,14 @@
 # level of this module contains the full copyright notices and license terms.
 import datetime
 import unittest
+from contextlib import contextmanager
+from decimal import Decimal
 from types import SimpleNamespace
 from unittest.mock import patch
 
 import holidays
 
-from trytond.exceptions import UserWarning
+from trytond.exceptions import UserError, UserWarning
 from trytond.model import ModelSQL
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee)
@@ -33,6 +35,23 @@ def frozen_utc(*args):
             return now.astimezone(tz) if tz else now.replace(tzinfo=None)
     return patch('trytond.ir.date.datetime',
         SimpleNamespace(datetime=FrozenDateTime))
+
+
+IMPORT_HEADER = (
+    'external_id,parent_external_id,name,type,tax_identifier,mobile,phone,'
+    'email,street,postal_code,city,subdivision,country,industry,source,'
+    'owner,team,vip,key_account,birthday,birthday_calendar,credit_limit\r\n')
+# Written as the export writes, so the export gives it back byte for byte
+IMPORT_ROWS = (
+    'C001,,上海宏达机械有限公司,enterprise,91310000MA1FL0XX1C,'
+    '+86 138 1234 5678,+86 21 6555 1234,info@hongda.example,人民路1号,'
+    '200001,上海,CN-SH,CN,制造业,展会,E001,华东销售部,1,1,,,12345678.90\r\n'
+    ',C001,王经理,,,+86 139 9876 5432,,wang@hongda.example,,,,,,,,,,,,,,\r\n'
+    ',C001,李会计,,,,+86 21 6555 1235,,,,,,,,,,,,,,,\r\n'
+    'C002,,张三丰,individual,,+86 137 0000 0001,,,,,,,,,,E001,,0,0,'
+    '1980-02-16,lunar,0.01\r\n'
+    'C003,,Acme Trading,enterprise,91110108MA01AB2C3T,,,,,,,,,,,,,0,0,,,'
+    '99999999999999.99\r\n')
 
 
 def create_customer(company, name):
@@ -523,6 +542,222 @@ class CrmCustomerTestCase(
         contact = Contact(contact.id)
         self.assertEqual((contact.job_title, contact.notes), (None, None))
         self.assertEqual(contact.customer, customer)
+
+    def import_setup(self):
+        "Return a company with what the sample rows name, and a system"
+        pool = Pool()
+        Configuration = pool.get('crm.configuration')
+        Country = pool.get('country.country')
+        Industry = pool.get('crm.industry')
+        Party = pool.get('party.party')
+        Source = pool.get('crm.source')
+        Subdivision = pool.get('country.subdivision')
+        System = pool.get('crm.external.system')
+        Team = pool.get('crm.team')
+        company = create_company()
+        china, = Country.create([{'name': "China", 'code': 'CN'}])
+        Subdivision.create([{
+                    'country': china.id, 'name': "上海市", 'code': 'CN-SH',
+                    'type': 'municipality'}])
+        Configuration.write([Configuration(1)], {'phone_country': china.id})
+        Industry.create([{'name': "制造业"}])
+        Source.create([{'name': "展会"}])
+        employee = create_employee(company, "张伟")
+        Party.write([employee.party], {'code': 'E001'})
+        Team.create([{'name': "华东销售部", 'company': company.id}])
+        system, = System.create([{'name': "Kingdee K3", 'code': 'k3'}])
+        return company, system
+
+    @contextmanager
+    def imported_sample(self):
+        "Import the sample rows into a new company; yield it and the system"
+        company, system = self.import_setup()
+        with Transaction().set_context(company=company.id):
+            self.check_import(company, system, IMPORT_HEADER + IMPORT_ROWS,
+                to_create=3, matched=0, to_update=0, contacts=2)
+            yield company, system
+
+    def check_import(self, company, system, text, **counts):
+        pool = Pool()
+        CustomerCSV = pool.get('crm.customer.csv')
+        plan = CustomerCSV.check(text.encode('utf-8-sig'), company, system)
+        self.assertEqual(plan.error_text(), '')
+        self.assertEqual({
+                'to_create': len(plan.to_create),
+                'matched': len(plan.matched),
+                'to_update': len(plan.to_update),
+                'contacts': len(plan.contacts),
+                }, counts)
+        CustomerCSV.write(plan)
+        return plan
+
+    @with_transaction()
+    def test_import_export_round_trip(self):
+        "The export gives back the imported file byte for byte"
+        pool = Pool()
+        CustomerCSV = pool.get('crm.customer.csv')
+        Customer = pool.get('crm.customer')
+        Party = pool.get('party.party')
+        text = IMPORT_HEADER + IMPORT_ROWS
+        with self.imported_sample() as (company, system):
+            customer, = Customer.search([('party.name', '=', "张三丰")])
+            self.assertEqual(customer.birthday, datetime.date(1980, 2, 16))
+            self.assertEqual(customer.party.credit_limit_amount,
+                Decimal('0.01'))
+            self.assertEqual(
+                CustomerCSV.export(company, system).encode(), text.encode())
+
+            parties = Party.search([], count=True)
+            self.check_import(company, system, text,
+                to_create=0, matched=0, to_update=3, contacts=2)
+            self.assertEqual(Party.search([], count=True), parties)
+            self.assertEqual(CustomerCSV.export(company, system), text)
+
+    @with_transaction()
+    def test_import_updates(self):
+        "A second import with the same external IDs updates the customers"
+        pool = Pool()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        Customer = pool.get('crm.customer')
+        Party = pool.get('party.party')
+        with self.imported_sample() as (company, system):
+            parties = Party.search([], count=True)
+            self.check_import(company, system,
+                'external_id,parent_external_id,name,mobile,vip,credit_limit'
+                '\r\n'
+                'C002,,张三丰,13700000002,1,5000.5\r\n'
+                ',C001,王经理,13900000000,,\r\n'
+                'C004,,新客户,,,\r\n',
+                to_create=1, matched=0, to_update=1, contacts=1)
+            self.assertEqual(Party.search([], count=True), parties + 1)
+            customer, = Customer.search([('party.name', '=', "张三丰")])
+            self.assertEqual(customer.mobile, '+86 137 0000 0002')
+            self.assertTrue(customer.vip)
+            self.assertEqual(customer.birthday, datetime.date(1980, 2, 16))
+            self.assertEqual(
+                str(customer.party.credit_limit_amount), '5000.5')
+            self.assertEqual(ContactMechanism.search([
+                        ('party', '=', customer.party.id),
+                        ('type', '=', 'mobile'),
+                        ], count=True), 1)
+            wang, = ContactMechanism.search([
+                    ('name', '=', "王经理"),
+                    ('type', '=', 'mobile'),
+                    ])
+            self.assertEqual(wang.value, '+86 139 0000 0000')
+
+    @with_transaction()
+    def test_import_bad_rows(self):
+        "Each bad row is reported with its line and nothing is written"
+        pool = Pool()
+        CustomerCSV = pool.get('crm.customer.csv')
+        Customer = pool.get('crm.customer')
+        Party = pool.get('party.party')
+        company, system = self.import_setup()
+        text = (
+            'external_id,parent_external_id,name,type,mobile,birthday,'
+            'credit_limit,owner\r\n'
+            'C001,,好客户,enterprise,13812345678,,100.00,E001\r\n'
+            'C002,,,individual,12345,1980-02-30,1e3,\r\n'
+            '\r\n'
+            'C001,,重复,,,,,\r\n'
+            ',C001,王经理,,,,,\r\n'
+            ',C009,李四,,13912345678,,,\r\n'
+            'C005,,客户五,company,,,100.001,王五\r\n'
+            'C006,,客户六\r\n')
+        parties = Party.search([], count=True)
+        with Transaction().set_context(company=company.id):
+            plan = CustomerCSV.check(text.encode('gbk'), company, system)
+            self.assertEqual(plan.error_text().splitlines(), [
+                    'Line 3: "12345" is not a valid phone number.',
+                    'Line 3: "1980-02-30" is not a date '
+                    'written like 2024-03-31.',
+                    'Line 3: "1e3" is not a number written like 1234.56.',
+                    'Line 3: The column "name" needs a value.',
+                    'Line 5: The external ID "C001" is already on line 2.',
+                    'Line 6: A contact person needs a mobile, phone '
+                    'or e-mail.',
+                    'Line 7: No customer has the external ID "C009".',
+                    'Line 8: "company" is not one of individual, enterprise.',
+                    'Line 8: "100.001" has more than 2 decimals.',
+                    'Line 8: No owner is named "王五".',
+                    'Line 9: The line has 3 cells but the header has 8.',
+                    ])
+            with self.assertRaisesRegex(UserError, r'has errors \(11\)'):
+                CustomerCSV.write(plan)
+        self.assertEqual(Customer.search([], count=True), 0)
+        self.assertEqual(Party.search([], count=True), parties)
+
+    @with_transaction()
+    def test_import_file_errors(self):
+        "A file that cannot be read is refused with the line"
+        pool = Pool()
+        CustomerCSV = pool.get('crm.customer.csv')
+        company, system = self.import_setup()
+        for data, error in [
+                (b'', 'Line 1: The file has no header line.'),
+                ('external_id,nom\r\n'.encode(),
+                    'Line 1: The column "nom" is unknown.'),
+                ('name,mobile\r\n'.encode(),
+                    'Line 1: The column "external_id" is missing.'),
+                ('external_id,name,name\r\n'.encode(),
+                    'Line 1: The column "name" appears twice.'),
+                ('external_id,name\r\nC1,张三\r\n'.encode('gbk'),
+                    'Line 2: The file is not UTF-8 or GBK text from here on.'),
+                ]:
+            with self.subTest(error=error):
+                encoding = 'utf-8' if 'UTF-8' in error else 'auto'
+                plan = CustomerCSV.check(data, company, system, encoding)
+                self.assertEqual(plan.error_text(), error)
+
+    @with_transaction()
+    def test_import_matches_party_by_tax_identifier(self):
+        "A party known by its tax identifier gets the external ID"
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        Party = pool.get('party.party')
+        company, system = self.import_setup()
+        party, = Party.create([{
+                    'name': "宏达机械",
+                    'identifiers': [('create', [{
+                                    'type': 'cn_vat',
+                                    'code': '9131 0000 MA1F L0XX 1C',
+                                    }])],
+                    }])
+        parties = Party.search([], count=True)
+        with Transaction().set_context(company=company.id):
+            self.check_import(company, system,
+                'external_id,name,tax_identifier\r\n'
+                'C001,上海宏达机械有限公司,91310000-MA1FL0XX-1C\r\n',
+                to_create=1, matched=1, to_update=0, contacts=0)
+        self.assertEqual(Party.search([], count=True), parties)
+        customer, = Customer.search([])
+        self.assertEqual(customer.party, party)
+        self.assertEqual(party.name, "上海宏达机械有限公司")
+        self.assertEqual(len(party.identifiers), 1)
+        self.assertEqual(
+            [(e.system, e.code) for e in customer.external_ids],
+            [(system, 'C001')])
+
+    @with_transaction()
+    def test_search_external_id_and_tax_identifier(self):
+        "The search box finds a party by external ID or tax identifier"
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        Party = pool.get('party.party')
+        with self.imported_sample():
+            hongda, = Party.search([('name', '=', "上海宏达机械有限公司")])
+            for text in ['C001', 'c001', '91310000MA1FL0XX1C',
+                    '9131 0000 MA1F L0XX 1C', '91310000-ma1fl0xx-1c']:
+                with self.subTest(text=text):
+                    self.assertEqual(Party.search(
+                            [('rec_name', 'ilike', f'%{text}%')]), [hongda])
+                    self.assertEqual(
+                        [c.party for c in Customer.search(
+                                [('rec_name', 'ilike', f'%{text}%')])],
+                        [hongda])
+            self.assertNotIn(hongda, Party.search(
+                    [('rec_name', 'not ilike', '%C001%')]))
 
 
 del ModuleTestCase
