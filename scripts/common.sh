@@ -9,11 +9,12 @@ PY=$VENV/bin/python
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # The content hash of the CRM modules: it keys the test database cache and
-# the demo database upgrade. Their tests do not change a database, so they
-# are left out: editing a scenario keeps the cache warm. --all counts them
-# too, for the install stamp (the tests import helpers from the package).
+# the demo database upgrade. Their tests and documentation do not change a
+# database, so they are left out: editing a scenario keeps the cache warm.
+# --all counts them too, for the install stamp (the tests import helpers
+# from the package).
 modules_hash() {
-    local exclude=(-not -path '*/tests/*')
+    local exclude=(-not -path '*/tests/*' -not -name '*.rst')
     [ "${1:-}" = --all ] && exclude=()
     (cd "$ROOT" && find modules -type f "${exclude[@]}" \
         -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 \

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from sql import Window
-from sql.aggregate import Sum
+from sql.aggregate import Count, Sum
+from sql.conditionals import Case
 from sql.functions import RowNumber
 from sql.operators import Exists
 
@@ -250,4 +251,58 @@ class Customer360CreditLimit(metaclass=PoolMeta):
                         }
                     for name in names:
                         result[name][customer.id] = values[name]
+        return result
+
+
+class Customer360SaleOpportunity(metaclass=PoolMeta):
+    __name__ = 'crm.customer'
+
+    open_opportunities = fields.Function(fields.Integer(
+            "Open Opportunities",
+            help="The leads and opportunities of the customer."),
+        'get_open_opportunities')
+    open_opportunities_amount = fields.Function(Monetary(
+            "Open Opportunities Amount", currency='currency',
+            digits='currency',
+            help="The estimated revenue of the open opportunities in the "
+            "company's currency."),
+        'get_open_opportunities')
+
+    @classmethod
+    def get_open_opportunities(cls, customers, names):
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        opportunity = Opportunity.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {name: dict.fromkeys((c.id for c in customers), 0)
+            for name in names}
+        if 'open_opportunities_amount' in result:
+            result['open_opportunities_amount'] = {
+                c.id: Decimal(0) for c in customers}
+        for company, company_customers in _by_company(customers):
+            by_party = {c.party.id: c.id for c in company_customers}
+            for sub in grouped_slice(list(by_party), 1000):
+                in_currency = Case(
+                    (opportunity.currency == company.currency.id,
+                        opportunity.amount))
+                query = opportunity.select(
+                    opportunity.party.as_('party'),
+                    Count(opportunity.id).as_('open_opportunities'),
+                    Sum(in_currency).as_('open_opportunities_amount'),
+                    where=fields.SQL_OPERATORS['in'](opportunity.party, sub)
+                    & (opportunity.company == company.id)
+                    & opportunity.state.in_(['lead', 'opportunity']),
+                    group_by=[opportunity.party])
+                if backend.name == 'sqlite':
+                    sqlite_apply_types(query, [None, None, 'NUMERIC'])
+                cursor.execute(*query)
+                for party_id, count, amount in cursor:
+                    customer_id = by_party[party_id]
+                    values = {
+                        'open_opportunities': count,
+                        'open_opportunities_amount': company.currency.round(
+                            Decimal(amount or 0)),
+                        }
+                    for name in names:
+                        result[name][customer_id] = values[name]
         return result
