@@ -259,6 +259,23 @@ def test_crm_menu_entries_open(browser, database):
             "return Sao.Tab.tabs.length > arguments[0]"
             " || jQuery('.modal:visible').length > 0", tabs)
         assert opened, f"{name} opened neither a tab nor a dialog"
+        close_wizard_dialog(browser, name)
+
+
+def close_wizard_dialog(driver, name):
+    """Cancel the wizard the entry may have opened, as its first button
+    (Cancel, by Tryton's convention) does, so it hides nothing after"""
+    visible = "return jQuery('.wizard-dialog:visible').length"
+    if not driver.execute_script(visible):
+        return
+    driver.execute_script(
+        "jQuery('.wizard-dialog:visible .modal-footer button')"
+        ".first().click();")
+    wait_idle(driver)
+    WebDriverWait(driver, TIMEOUT).until(
+        lambda d: not d.execute_script(visible),
+        f"{name}: the wizard did not close")
+    check_no_error(driver, f"{name} (cancelled)")
 
 
 def test_customer_list_screenshot(browser, database):
