@@ -39,8 +39,11 @@ class History(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.add(
             Index(t, (t.customer, Index.Range()), (t.date, Index.Range())))
-        # The changes of one save read in the order of the fields
-        cls._order = [('date', 'DESC'), ('id', 'ASC')]
+        # The date shows seconds; the creation date, the same for the
+        # changes of one save, tells apart two saves of the same second.
+        # The changes of one save read in the order of the fields.
+        cls._order = [
+            ('date', 'DESC'), ('create_date', 'DESC'), ('id', 'ASC')]
 
     @classmethod
     def get_fields(cls):
