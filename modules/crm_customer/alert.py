@@ -24,7 +24,7 @@ from trytond.tools import grouped_slice
 from trytond.tools.email_ import format_address
 from trytond.transaction import Transaction
 
-from .activity import company_midnight
+from .activity import company_midnight, company_today
 from .calendar_cn import FESTIVALS, birthday_keys_between, festivals_between
 
 ALERT_KINDS = [
@@ -157,10 +157,7 @@ class AlertRule(DeactivableMixin, ModelSQL, ModelView):
         Alert.send_digests(new_ids)
 
     def _today(self):
-        pool = Pool()
-        Date = pool.get('ir.date')
-        with Transaction().set_context(company=self.company.id):
-            return Date.today()
+        return company_today(self.company)
 
     def _scope(self, customer):
         "The condition on the customers the rule covers"

@@ -19,6 +19,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice, sqlite_apply_types
 from trytond.transaction import Transaction
 
+from .activity import company_today
+
 
 def _by_company(customers):
     "Group the customers by company"
@@ -82,15 +84,13 @@ class Customer360(metaclass=PoolMeta):
     def get_receivable(cls, customers, names):
         pool = Pool()
         Party = pool.get('party.party')
-        Date = pool.get('ir.date')
         transaction = Transaction()
         cursor = transaction.connection.cursor()
         columns = {'receivable': 'receivable', 'overdue': 'receivable_today'}
         result = {name: defaultdict(Decimal) for name in names}
         for company, company_customers in _by_company(customers):
             by_party = {c.party.id: c.id for c in company_customers}
-            with transaction.set_context(company=company.id):
-                yesterday = Date.today() - relativedelta(days=1)
+            yesterday = company_today(company) - relativedelta(days=1)
             for parties in grouped_slice(
                     [c.party for c in company_customers], 1000):
                 # Due by yesterday is overdue today
@@ -108,14 +108,11 @@ class Customer360(metaclass=PoolMeta):
 
     @classmethod
     def get_revenue(cls, customers, names):
-        pool = Pool()
-        Date = pool.get('ir.date')
         cursor = Transaction().connection.cursor()
         result = {name: defaultdict(Decimal) for name in names}
         for company, company_customers in _by_company(customers):
             by_party = {c.party.id: c.id for c in company_customers}
-            with Transaction().set_context(company=company.id):
-                year_ago = Date.today() - relativedelta(months=12)
+            year_ago = company_today(company) - relativedelta(months=12)
             invoices = cls._posted_invoice_amounts(company)
             for sub in grouped_slice(list(by_party), 1000):
                 query = invoices.select(
