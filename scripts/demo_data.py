@@ -7,11 +7,9 @@ of sales, invoices and payments in a database where crm_customer is active.
         [--customers N] [--seed S] [--bulk]
 """
 import argparse
-import configparser
-import os
 import sys
 
-from proteus import config as pconfig
+from connect import connect
 from trytond.pool import Pool
 
 BULK_ABOVE = 50  # customers: beyond, the history is written in bulk
@@ -27,14 +25,7 @@ def main():
         help="write the history with SQL; the default above "
         f"{BULK_ABOVE} customers")
     args = parser.parse_args()
-    if args.config_file and 'TRYTOND_DATABASE_URI' not in os.environ:
-        # proteus reads the database name as a URI: give it the server's
-        # URI so the name is looked up where the configuration says
-        trytond_conf = configparser.ConfigParser()
-        trytond_conf.read(args.config_file)
-        if uri := trytond_conf.get('database', 'uri', fallback=None):
-            os.environ['TRYTOND_DATABASE_URI'] = uri
-    config = pconfig.set_trytond(args.database, config_file=args.config_file)
+    config = connect(args.database, args.config_file)
     # The set-up uses Tryton's test tools: importing them reads the backend
     # and switches the pool to test mode, which a real database is not in
     test_mode = Pool.test

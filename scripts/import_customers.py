@@ -12,11 +12,11 @@ then imports unless --dry-run is given or a row is bad. A file with an error
 writes nothing and the exit status is 1.
 """
 import argparse
-import configparser
-import os
 import sys
 import time
 from pathlib import Path
+
+from connect import connect
 
 
 def main():
@@ -33,15 +33,8 @@ def main():
     args = parser.parse_args()
     data = args.file.read_bytes()
 
-    if args.config_file and 'TRYTOND_DATABASE_URI' not in os.environ:
-        # proteus reads the database name as a URI: give it the server's
-        trytond_conf = configparser.ConfigParser()
-        trytond_conf.read(args.config_file)
-        if uri := trytond_conf.get('database', 'uri', fallback=None):
-            os.environ['TRYTOND_DATABASE_URI'] = uri
+    connect(args.database, args.config_file)
     from proteus import Model, Wizard
-    from proteus import config as pconfig
-    pconfig.set_trytond(args.database, config_file=args.config_file)
 
     System = Model.get('crm.external.system')
     systems = System.find(

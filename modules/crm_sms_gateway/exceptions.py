@@ -1,0 +1,7 @@
+# This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
+# level of this module contains the full copyright notices and license terms.
+from trytond.model.exceptions import ValidationError
+
+
+class SMSValidationError(ValidationError):
+    pass
