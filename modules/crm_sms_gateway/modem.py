@@ -158,8 +158,9 @@ class Modem(DeactivableMixin, ModelSQL, ModelView):
         args = []
         for modems, values in zip(actions, actions):
             if 'pin' in values:
-                # A new PIN may be the right one: try it once
-                values = dict(values, pin_refused=False)
+                # A new PIN may be the right one: try it once, now
+                values = dict(values, pin_refused=False,
+                    consecutive_errors=0, retry_after=None)
             args.extend((modems, values))
         super().write(*args)
 

@@ -80,7 +80,7 @@ class ModemRunner:
         try:
             self.session = at.Session.open(modem.port,
                 baudrate=modem.baudrate, timeout=modem.command_timeout,
-                send_timeout=max(30.0, 3 * modem.command_timeout))
+                send_timeout=3 * modem.command_timeout)
             self.session.initialize(pin=modem.pin if not modem.pin_refused
                 else None, smsc=modem.smsc, storage=modem.storage)
             health = self._read_health()
