@@ -7,7 +7,8 @@
 # The first run installs everything and creates the database crm_demo; later
 # runs reuse what exists and upgrade the database when modules/ changed.
 # --no-serve (or CRM_DEMO_NO_SERVE=1) prepares everything and exits.
-# CRM_DEMO_PORT changes the port (8000).
+# CRM_DEMO_PORT changes the port (8000); the simulated GSM modem listens on
+# the next one and its control port on the one after.
 # This file is part of the Tryton CRM suite (GPL-3.0-or-later).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,9 @@ PASSFILE=$VAR/demo-password
 # The modules' hash the database was last built or upgraded with.
 DB_STAMP=$VAR/demo-modules-hash
 PORT=${CRM_DEMO_PORT:-8000}
+# The simulated GSM modem and its control port
+MODEM_PORT=$((PORT + 1))
+MODEM_CONTROL=$((PORT + 2))
 
 serve=1
 [ "${CRM_DEMO_NO_SERVE:-0}" = 1 ] && serve=0
@@ -147,6 +151,20 @@ start() {
     pids+=($!)
 }
 
+wait_for_port() {
+    "$PY" - "$1" <<'PYEOF'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit(f"nothing listens on port {sys.argv[1]}")
+PYEOF
+}
+
 stop() {
     local pid
     for pid in "${pids[@]}"; do
@@ -162,8 +180,13 @@ serve() {
     start "$VENV/bin/trytond" -c "$CONF" -d "$DB"
     # One cron process: SQLite cannot stop two from running the same job.
     start "$VENV/bin/trytond-cron" -c "$CONF" -d "$DB" -n 1
-    # --- Hook: the SMS worker on a simulated modem starts here, with
-    # --- start, like the servers above.
+    # The SMS worker is the cron's job: it drives this simulated modem
+    start "$PY" -m trytond.modules.crm_sms_gateway.simulator \
+        --port "$MODEM_PORT" --control-port "$MODEM_CONTROL"
+    wait_for_port "$MODEM_CONTROL"
+    "$PY" "$ROOT/scripts/demo_sms.py" --database "$DB" --config "$CONF" \
+        --modem "socket://127.0.0.1:$MODEM_PORT" \
+        --control "127.0.0.1:$MODEM_CONTROL"
     say "the CRM demo runs at http://127.0.0.1:$PORT/"
     say "log in as admin with the password $(cat "$PASSFILE") (Ctrl-C stops)"
     # Stop all when one of them ends.
