@@ -1,0 +1,29 @@
+# This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
+# level of this module contains the full copyright notices and license terms.
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+
+def user_in_group(group):
+    """Tell if the user of the transaction is a member of the group (a
+    res.group record or id); the root user of scripts and crons is"""
+    pool = Pool()
+    User = pool.get('res.user')
+    if Transaction().user == 0:
+        return True
+    return int(group) in User.get_groups()
+
+
+def crm_manager_group():
+    "Return the id of the CRM manager group"
+    ModelData = Pool().get('ir.model.data')
+    return ModelData.get_id('crm_customer', 'group_crm_manager')
+
+
+def company_employee(user, company):
+    "Return the employee of the user in the company or None"
+    if user.employee and user.employee.company == company:
+        return user.employee
+    for employee in user.employees:
+        if employee.company == company:
+            return employee
