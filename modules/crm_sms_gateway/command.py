@@ -130,15 +130,16 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def handle_opt_out(self, message, content):
         Pool().get('crm.sms.opt_out').set_opted_out(message, True)
         return gettext('crm_sms_gateway.msg_reply_opt_out',
-            keyword=self.opt_in_keyword())
+            keyword=self.first_keyword('opt_in'))
 
     def handle_opt_in(self, message, content):
         Pool().get('crm.sms.opt_out').set_opted_out(message, False)
         return gettext('crm_sms_gateway.msg_reply_opt_in')
 
     @classmethod
-    def opt_in_keyword(cls):
-        commands = cls.search([('action', '=', 'opt_in')], limit=1)
+    def first_keyword(cls, action):
+        "The keyword to tell people for action"
+        commands = cls.search([('action', '=', action)], limit=1)
         return commands[0].keyword_list[0] if commands else ''
 
     def handle_account(self, message, content):

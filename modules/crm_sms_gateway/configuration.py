@@ -1,5 +1,7 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
+import datetime
+
 from trytond.model import fields
 from trytond.pool import PoolMeta
 
@@ -53,6 +55,27 @@ class Configuration(metaclass=PoolMeta):
         domain=_positive('sms_worker_slice'),
         help="The seconds each run of the scheduled worker may take at "
         "most; it ends sooner when there is nothing to do.")
+
+    sms_quiet_start = fields.Time(
+        "SMS Quiet Hours From",
+        help="No marketing text goes out between these hours, "
+        "in the company's time zone.")
+    sms_quiet_end = fields.Time("SMS Quiet Hours To")
+    sms_signature = fields.Char(
+        "SMS Signature",
+        help="The name marketing texts are signed with, in 【】; "
+        "the company's name when empty.")
+    sms_part_price = fields.Numeric(
+        "SMS Price per Message", digits=(16, 4),
+        help="What one message (one part) costs, for the campaign preview.")
+
+    @classmethod
+    def default_sms_quiet_start(cls):
+        return datetime.time(21, 0)
+
+    @classmethod
+    def default_sms_quiet_end(cls):
+        return datetime.time(8, 0)
 
     @classmethod
     def default_sms_max_parts(cls):

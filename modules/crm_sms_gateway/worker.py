@@ -31,6 +31,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from . import at, pdu
+from .campaign import in_quiet_hours
 from .message import naive_utc, utc_now
 
 logger = logging.getLogger(__name__)
@@ -278,17 +279,20 @@ class ModemRunner:
         pool = Pool()
         Message = pool.get('crm.sms.message')
         OptOut = pool.get('crm.sms.opt_out')
+        Company = pool.get('company.company')
         table = Message.__table__()
         transaction = Transaction()
         database = transaction.database
         cursor = transaction.connection.cursor()
         now = utc_now()
+        where = ((table.company == self.company)
+            & (table.state == 'queued')
+            & ((table.next_attempt == Null) | (table.next_attempt <= now))
+            & ((table.scheduled == Null) | (table.scheduled <= now)))
+        if in_quiet_hours(Company(self.company), now):
+            where &= table.kind != 'marketing'
         while True:
-            query = table.select(table.id,
-                where=(table.company == self.company)
-                & (table.state == 'queued')
-                & ((table.next_attempt == Null) | (table.next_attempt <= now))
-                & ((table.scheduled == Null) | (table.scheduled <= now)),
+            query = table.select(table.id, where=where,
                 order_by=[table.id.asc], limit=1)
             if database.has_select_for():
                 query.for_ = database.get_select_for_skip_locked()('UPDATE')
