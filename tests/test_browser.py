@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
@@ -234,13 +235,16 @@ def crm_menu_entries(driver, database):
     return [m for m in menus if m['action']]
 
 
-def open_menu_entry(driver, menu_id):
+def open_menu_entry(driver, menu_id, name):
     "Open the entry as a click in the menu does"
     driver.execute_script("""
         Sao.Action.exec_keyword('tree_open',
             {model: 'ir.ui.menu', id: arguments[0]}, null, false);
         """, menu_id)
-    wait_idle(driver)
+    try:
+        wait_idle(driver)
+    except TimeoutException:
+        pytest.fail(f"{name} was still loading after {TIMEOUT} s")
 
 
 def test_crm_menu_entries_open(browser, database):
@@ -253,7 +257,7 @@ def test_crm_menu_entries_open(browser, database):
     for entry in entries:
         name = entry['complete_name']
         tabs = browser.execute_script("return Sao.Tab.tabs.length")
-        open_menu_entry(browser, entry['id'])
+        open_menu_entry(browser, entry['id'], name)
         check_no_error(browser, name)
         opened = browser.execute_script(
             "return Sao.Tab.tabs.length > arguments[0]"
