@@ -295,7 +295,7 @@ def test_customer_list_screenshot(browser, database):
     action = f"ir.action.act_window,{xml_id(database, 'act_customer_form')}"
     (menu,) = [m for m in crm_menu_entries(browser, database)
         if m['action'] == action]
-    open_menu_entry(browser, menu['id'])
+    open_menu_entry(browser, menu['id'], menu['complete_name'])
     # The tab of the list without domain: all customers.
     browser.execute_script("""
         const container = Sao.Tab.tabs.get_current().screen.screen_container;
