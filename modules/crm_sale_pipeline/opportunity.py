@@ -53,6 +53,12 @@ class Opportunity(metaclass=PoolMeta):
         domain=[('company', '=', Eval('company', -1))],
         states=_states_team,
         help="The employee who collects the payments of the deal.")
+    source = fields.Many2One(
+        'crm.source', "Source", ondelete='RESTRICT',
+        states={
+            'readonly': Eval('state').in_(['won', 'lost', 'cancelled']),
+            },
+        help="The channel through which the deal came.")
     loss_reason = fields.Many2One(
         'crm.sale.loss_reason', "Loss Reason", ondelete='RESTRICT',
         domain=[('company', '=', Eval('company', -1))],
@@ -66,6 +72,20 @@ class Opportunity(metaclass=PoolMeta):
         depends={'company'})
 
     del _states_team, _states_loss
+
+    @fields.depends('party', 'company', 'source')
+    def on_change_party(self):
+        # The customer's channel is the usual source of its deals
+        pool = Pool()
+        Customer = pool.get('crm.customer')
+        super().on_change_party()
+        if self.party and self.company and not self.source:
+            customers = Customer.search([
+                    ('party', '=', self.party.id),
+                    ('company', '=', self.company.id),
+                    ], limit=1)
+            if customers:
+                self.source = customers[0].source
 
     @classmethod
     def copy(cls, opportunities, default=None):
