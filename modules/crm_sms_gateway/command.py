@@ -6,7 +6,10 @@ Each inbound message goes through the same steps: the sender is found by
 the number (a number no one has becomes a prospect), the rate limit is
 checked, the command is parsed, its action runs, and the reply is queued.
 Modules add actions by extending crm.sms.command: a selection entry and a
-method named handle_<action>(message, content) returning the reply text.
+method named handle_<action>(requests) that gets the (message, content)
+pairs of a batch that called the command, all in the language of the
+context, and returns their reply texts in the same order (None for no
+reply); handling them together lets it read what it needs at once.
 """
 import datetime
 import re
@@ -122,19 +125,21 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
             lines.append(f'{command.keyword_list[0]}: {command.description}')
         return '\n'.join(lines)
 
-    # Actions: each returns the reply text (None for no reply)
+    # Actions
 
-    def handle_help(self, message, content):
-        return self.help_text()
+    def handle_help(self, requests):
+        return [self.help_text()] * len(requests)
 
-    def handle_opt_out(self, message, content):
-        Pool().get('crm.sms.opt_out').set_opted_out(message, True)
-        return gettext('crm_sms_gateway.msg_reply_opt_out',
-            keyword=self.first_keyword('opt_in'))
+    def handle_opt_out(self, requests):
+        Pool().get('crm.sms.opt_out').set_opted_out(
+            [m for m, _ in requests], True)
+        return [gettext('crm_sms_gateway.msg_reply_opt_out',
+                keyword=self.first_keyword('opt_in'))] * len(requests)
 
-    def handle_opt_in(self, message, content):
-        Pool().get('crm.sms.opt_out').set_opted_out(message, False)
-        return gettext('crm_sms_gateway.msg_reply_opt_in')
+    def handle_opt_in(self, requests):
+        Pool().get('crm.sms.opt_out').set_opted_out(
+            [m for m, _ in requests], False)
+        return [gettext('crm_sms_gateway.msg_reply_opt_in')] * len(requests)
 
     @classmethod
     def first_keyword(cls, action):
@@ -142,39 +147,64 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         commands = cls.search([('action', '=', action)], limit=1)
         return commands[0].keyword_list[0] if commands else ''
 
-    def handle_account(self, message, content):
+    def handle_account(self, requests):
         pool = Pool()
         Customer = pool.get('crm.customer')
-        Sale = pool.get('sale.sale')
         Lang = pool.get('ir.lang')
-        customers = Customer.search([
-                ('party', '=', message.party.id),
-                ('company', '=', message.company.id),
-                ], limit=1) if message.party else []
-        if not customers:
-            return gettext('crm_sms_gateway.msg_reply_account_unknown')
-        customer, = customers
+        messages = [m for m, _ in requests]
+        parties = {m.party.id for m in messages if m.party}
+        # One list, so the balances are computed for all the senders at once
+        customers = {(c.party.id, c.company.id): c for c in Customer.search([
+                    ('party', 'in', list(parties)),
+                    ('company', 'in', list({m.company.id for m in messages})),
+                    ])}
+        open_orders = self.open_orders(customers.keys())
         lang = Lang.get()
-        currency = message.company.currency
+        replies = []
+        for message in messages:
+            customer = customers.get(
+                (message.party.id if message.party else None,
+                    message.company.id))
+            if not customer:
+                replies.append(gettext(
+                        'crm_sms_gateway.msg_reply_account_unknown'))
+                continue
+            currency = customer.company.currency
+            reply = gettext('crm_sms_gateway.msg_reply_account',
+                receivable=lang.currency(customer.receivable, currency),
+                overdue=lang.currency(customer.overdue, currency),
+                orders=open_orders.get(
+                    (customer.party.id, customer.company.id), 0))
+            invoice = customer.last_invoice
+            if invoice:
+                reply += gettext('crm_sms_gateway.msg_reply_account_invoice',
+                    number=invoice.number or '',
+                    date=lang.strftime(invoice.invoice_date)
+                    if invoice.invoice_date else '',
+                    amount=lang.currency(invoice.total_amount, currency))
+            replies.append(reply)
+        return replies
 
-        def amount(value):
-            return lang.currency(value, currency)
-        open_orders = Sale.search_count([
-                ('party', '=', customer.party.id),
-                ('company', '=', customer.company.id),
-                ('state', 'in', ['quotation', 'confirmed', 'processing']),
-                ])
-        invoice = customer.last_invoice
-        reply = gettext('crm_sms_gateway.msg_reply_account',
-            receivable=amount(customer.receivable),
-            overdue=amount(customer.overdue), orders=open_orders)
-        if invoice:
-            reply += gettext('crm_sms_gateway.msg_reply_account_invoice',
-                number=invoice.number or '',
-                date=lang.strftime(invoice.invoice_date)
-                if invoice.invoice_date else '',
-                amount=amount(invoice.total_amount))
-        return reply
+    @classmethod
+    def open_orders(cls, party_companies):
+        "The number of open sales by (party, company)"
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        sale = Sale.__table__()
+        cursor = Transaction().connection.cursor()
+        counts = {}
+        by_company = defaultdict(list)
+        for party, company in party_companies:
+            by_company[company].append(party)
+        for company, parties in by_company.items():
+            cursor.execute(*sale.select(
+                    sale.party, Count(sale.id),
+                    where=(sale.company == company)
+                    & sale.party.in_(parties)
+                    & sale.state.in_(['quotation', 'confirmed', 'processing']),
+                    group_by=[sale.party]))
+            counts.update(((p, company), c) for p, c in cursor)
+        return counts
 
 
 class OptOut(ModelSQL, ModelView):
@@ -213,18 +243,24 @@ class OptOut(ModelSQL, ModelView):
         return self.number
 
     @classmethod
-    def set_opted_out(cls, message, opted_out):
-        records = cls.search([
-                ('company', '=', message.company.id),
-                ('number', '=', message.number),
-                ], limit=1)
-        record = records[0] if records else cls(
-            company=message.company, number=message.number)
-        record.opted_out = opted_out
-        record.date = utc_now()
-        record.message = message
-        record.save()
-        return record
+    def set_opted_out(cls, messages, opted_out):
+        "Record the word of the senders of messages, the last one winning"
+        now = utc_now()
+        records = {}
+        for message in messages:
+            key = message.company.id, message.number
+            if key not in records:
+                existing = cls.search([
+                        ('company', '=', message.company.id),
+                        ('number', '=', message.number),
+                        ], limit=1)
+                records[key] = existing[0] if existing else cls(
+                    company=message.company, number=message.number)
+            record = records[key]
+            record.opted_out = opted_out
+            record.date = now
+            record.message = message
+        cls.save(list(records.values()))
 
     @classmethod
     def opted_out_numbers(cls, company, numbers):
@@ -283,14 +319,14 @@ class Message(metaclass=PoolMeta):
         cls.identify_senders(messages)
         by_keyword = Command.by_keyword()
         counts = cls._recent_counts(messages, configuration)
-        replies = []
+        # The messages to act on by command and reply language
+        requests = defaultdict(list)
         now = utc_now()
         for message in messages:
             inbound, replied = counts[message.company.id, message.number]
-            inbound += 1
-            counts[message.company.id, message.number] = inbound, replied
+            counts[message.company.id, message.number] = inbound + 1, replied
             message.processed_date = now
-            if inbound > configuration.sms_number_rate_limit:
+            if inbound + 1 > configuration.sms_number_rate_limit:
                 message.state = 'rejected'
                 message.error_text = gettext(
                     'crm_sms_gateway.msg_rate_limited',
@@ -299,24 +335,33 @@ class Message(metaclass=PoolMeta):
                 continue
             keyword, content = parse(message.body, by_keyword)
             command = by_keyword.get(keyword)
-            with Transaction().set_context(
-                    language=message.reply_language()):
+            if command:
+                message.command = command.action
+                message.state = 'processed'
+            else:
+                message.state = 'rejected'
+            requests[command, message.reply_language()].append(
+                (message, content))
+        replies = []
+        for (command, language), command_requests in requests.items():
+            with Transaction().set_context(language=language):
                 if command:
-                    reply = getattr(command, 'handle_' + command.action)(
-                        message, content)
-                    message.command = command.action
-                    message.state = 'processed'
+                    texts = getattr(command, 'handle_' + command.action)(
+                        command_requests)
                 else:
-                    reply = Command.help_text()
-                    message.state = 'rejected'
-                    message.error_text = gettext(
-                        'crm_sms_gateway.msg_command_unknown')
-            if reply and message.can_reply(replied, configuration):
-                counts[message.company.id, message.number] = (
-                    inbound, replied + 1)
-                replies.append(cls(company=message.company, direction='out',
-                        number=message.number, party=message.party,
-                        body=reply, kind='transactional', reply_to=message))
+                    unknown = gettext('crm_sms_gateway.msg_command_unknown')
+                    for message, _ in command_requests:
+                        message.error_text = unknown
+                    texts = [Command.help_text()] * len(command_requests)
+            for (message, _), text in zip(command_requests, texts):
+                inbound, replied = counts[message.company.id, message.number]
+                if text and message.can_reply(replied, configuration):
+                    counts[message.company.id, message.number] = (
+                        inbound, replied + 1)
+                    replies.append(cls(company=message.company,
+                            direction='out', number=message.number,
+                            party=message.party, body=text,
+                            kind='transactional', reply_to=message))
         cls.save(messages)
         if replies:
             cls.save(replies)
