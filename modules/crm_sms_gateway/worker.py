@@ -82,8 +82,7 @@ class ModemRunner:
             self.session = at.Session.open(modem.port,
                 baudrate=modem.baudrate, timeout=modem.command_timeout,
                 send_timeout=3 * modem.command_timeout)
-            self.session.initialize(pin=modem.pin if not modem.pin_refused
-                else None, smsc=modem.smsc, storage=modem.storage)
+            self._initialize(modem)
             health = self._read_health()
         except Exception as error:
             self.fail(error)
@@ -91,6 +90,13 @@ class ModemRunner:
             return False
         in_transaction(self._write_health, health)
         return True
+
+    def _initialize(self, modem):
+        # A PIN the SIM refused once is never tried again: a third try
+        # would lock the SIM
+        self.session.initialize(
+            pin=modem.pin if not modem.pin_refused else None,
+            smsc=modem.smsc, storage=modem.storage)
 
     def close(self):
         if self.session:
@@ -171,9 +177,7 @@ class ModemRunner:
         "Receive, then send a batch: return how much work was done"
         try:
             if self.session.reset_detected:
-                modem = Pool().get('crm.sms.modem')(self.modem_id)
-                self.session.initialize(pin=None if modem.pin_refused
-                    else modem.pin, smsc=modem.smsc, storage=modem.storage)
+                self._initialize(Pool().get('crm.sms.modem')(self.modem_id))
             work = self.receive()
             work += self.send_batch()
             return work
@@ -387,17 +391,18 @@ class ModemRunner:
             }
         if error.category == at.UNCONFIRMED:
             values.update(state='unconfirmed', review=True)
+        elif error.category in {at.MODEM, at.PIN}:
+            # The modem's fault, not the text's: the attempt is given back
+            # and another modem may take it at once
+            values.update(state='queued', modem=None, next_attempt=now,
+                attempts=message['attempts'] - 1)
         elif (error.category == at.MESSAGE
                 or message['attempts'] >= configuration.sms_max_attempts):
             values.update(state='failed')
         else:
-            # The modem's fault: another modem may take it at once
-            delay = (datetime.timedelta(0)
-                if error.category in {at.MODEM, at.PIN}
-                else retry_delay(configuration.sms_retry_delay,
-                    message['attempts']))
             values.update(state='queued', modem=None,
-                next_attempt=now + delay)
+                next_attempt=now + retry_delay(
+                    configuration.sms_retry_delay, message['attempts']))
         cursor.execute(*table.update(
                 [getattr(table, n) for n in values], list(values.values()),
                 where=table.id == message['id']))
