@@ -35,7 +35,7 @@ def main(modules):
     extras = [e for m in modules
         for e in get_module_info(m).get('extras_depend', [])
         if importlib.util.find_spec(f'trytond.modules.{e}')]
-    activate_module(modules + extras)
+    activate_module(sorted(set(modules + extras)))
     with Transaction().start('translations', 0):
         pool = Pool()
         Translation = pool.get('ir.translation')

@@ -35,6 +35,8 @@ _SEPARATORS = ' \t\r\n:;,.-_#*/、。'
 _KEYWORD_SPLIT = re.compile(r'[\s,;，；]+')
 # Received messages handled per transaction
 PROCESS_BATCH = 100
+# Orders listed in an order status reply, the newest first
+ORDERS_IN_REPLY = 3
 
 
 def normalize_text(text):
@@ -75,6 +77,9 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     description = fields.Char(
         "Description", translate=True, required=True,
         help="What the help reply says of the command.")
+    staff_only = fields.Boolean(
+        "Staff Only",
+        help="A command for employees: the help reply does not list it.")
 
     @classmethod
     def get_actions(cls):
@@ -83,6 +88,7 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
             ('opt_out', "Opt Out"),
             ('opt_in', "Opt In"),
             ('account', "Account Summary"),
+            ('orders', "Order Status"),
             ]
 
     @classmethod
@@ -121,7 +127,7 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def help_text(cls):
         "The list of commands, in the language of the context"
         lines = [gettext('crm_sms_gateway.msg_reply_help_header')]
-        for command in cls.search([]):
+        for command in cls.search([('staff_only', '!=', True)]):
             lines.append(f'{command.keyword_list[0]}: {command.description}')
         return '\n'.join(lines)
 
@@ -183,6 +189,46 @@ class Command(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                     if invoice.invoice_date else '',
                     amount=lang.currency(invoice.total_amount, currency))
             replies.append(reply)
+        return replies
+
+    def handle_orders(self, requests):
+        """The state of the sender's orders: those named in the content, or
+        the last ones not done"""
+        pool = Pool()
+        Sale = pool.get('sale.sale')
+        parties = {m.party.id for m, _ in requests if m.party}
+        sales = Sale.search([
+                ('party', 'in', list(parties)),
+                ('company', 'in', list({m.company.id for m, _ in requests})),
+                ('state', 'not in', ['draft', 'cancelled']),
+                ], order=[('sale_date', 'DESC'), ('id', 'DESC')])
+        by_sender = defaultdict(list)
+        for sale in sales:
+            by_sender[sale.party.id, sale.company.id].append(sale)
+        names = {f: dict(d['selection']) for f, d in Sale.fields_get(
+                ['state', 'shipment_state', 'invoice_state']).items()}
+        replies = []
+        for message, content in requests:
+            sender_sales = by_sender.get(
+                (message.party.id if message.party else None,
+                    message.company.id), [])
+            wanted = {w.upper() for w in content.split()}
+            if wanted:
+                sender_sales = [s for s in sender_sales
+                    if {(s.number or '').upper(),
+                        (s.reference or '').upper()} & wanted]
+            else:
+                sender_sales = [s for s in sender_sales if s.state != 'done']
+            if not sender_sales:
+                replies.append(gettext('crm_sms_gateway.msg_reply_orders_none'))
+                continue
+            replies.append('\n'.join(
+                    gettext('crm_sms_gateway.msg_reply_order',
+                        order=' / '.join(filter(None, [s.number, s.reference])),
+                        state=names['state'][s.state],
+                        shipment=names['shipment_state'][s.shipment_state],
+                        invoice=names['invoice_state'][s.invoice_state])
+                    for s in sender_sales[:ORDERS_IN_REPLY]))
         return replies
 
     @classmethod

@@ -11,3 +11,6 @@ class Cron(metaclass=PoolMeta):
         super().__setup__()
         cls.method.selection.append(
             ('crm.sms.modem|run_gateway', "Run the SMS Gateway"))
+        cls.method.selection.append(
+            ('crm.sms.message|remind_overdue_invoices',
+                "Remind Overdue Invoices by SMS"))

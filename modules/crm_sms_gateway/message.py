@@ -229,7 +229,8 @@ class Message(Workflow, ModelSQL, ModelView):
         return [(None, '')] + [(m, IrModel.get_name(m)) for m in models]
 
     def get_rec_name(self, name):
-        return f'{self.number}: {(self.body or "")[:40]}'
+        # A record name is one line
+        return f'{self.number}: {" ".join((self.body or "").split())[:40]}'
 
     @classmethod
     def search_rec_name(cls, name, clause):
