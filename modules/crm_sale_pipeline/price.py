@@ -4,8 +4,6 @@
 quotation below them needs before it is confirmed. An approval holds only
 for the lines it approved, recognised by their fingerprint."""
 import datetime as dt
-import hashlib
-import json
 from collections import namedtuple
 from decimal import Decimal
 
@@ -20,7 +18,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .common import company_employee, crm_manager_group, user_in_group
+from .common import (
+    company_employee, crm_manager_group, lines_fingerprint, user_in_group)
 from .notify import group_users, notify
 
 # What makes a quotation need approval: a line under its floor, or the
@@ -49,17 +48,6 @@ def line_floor(list_price, cost_price, rules):
         if min_margin is not None and cost_price:
             floors.append(cost_price * (1 + min_margin))
     return max(floors) if floors else None
-
-
-def lines_fingerprint(currency_id, lines):
-    """Return the fingerprint of the priced lines of a quotation: each line
-    a (product id, quantity, unit id, unit price) tuple, in any order"""
-    canonical = sorted(
-        [product or 0, repr(float(quantity or 0)), unit or 0,
-            str(Decimal(unit_price or 0).normalize())]
-        for product, quantity, unit, unit_price in lines)
-    data = json.dumps([currency_id, canonical], separators=(',', ':'))
-    return hashlib.sha256(data.encode()).hexdigest()
 
 
 class PriceFloor(sequence_ordered(), ModelSQL, ModelView):
