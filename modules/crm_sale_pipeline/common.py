@@ -24,6 +24,14 @@ def crm_manager_group():
     return ModelData.get_id('crm_customer', 'group_crm_manager')
 
 
+def rate_date(sale):
+    """Return the date of the rate that converts the amounts of the sale
+    and of its company"""
+    Date = Pool().get('ir.date')
+    with Transaction().set_context(company=sale.company.id):
+        return sale.sale_date or Date.today()
+
+
 def company_employee(user, company):
     "Return the employee of the user in the company or None"
     if user.employee and user.employee.company == company:

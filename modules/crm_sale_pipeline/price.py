@@ -18,7 +18,7 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
 from .approval import ApprovalMixin
-from .common import crm_manager_group, lines_fingerprint
+from .common import crm_manager_group, lines_fingerprint, rate_date
 from .notify import group_users, notify
 
 # What makes a quotation need approval: a line under its floor, or the
@@ -256,7 +256,6 @@ class Sale(metaclass=PoolMeta):
         pool = Pool()
         Configuration = pool.get('crm.configuration')
         Currency = pool.get('currency.currency')
-        Date = pool.get('ir.date')
         Uom = pool.get('product.uom')
         if lines is None:
             lines = self._priced_lines()
@@ -269,9 +268,7 @@ class Sale(metaclass=PoolMeta):
         products = _product_prices(
             company.id, {l[1] for l in lines if l[1]}, bool(by_category))
         if self.currency != company.currency:
-            with Transaction().set_context(company=company.id):
-                date = self.sale_date or Date.today()
-            with Transaction().set_context(date=date):
+            with Transaction().set_context(date=rate_date(self)):
                 rate = Currency.compute(
                     company.currency, Decimal(1), self.currency, round=False)
         else:
