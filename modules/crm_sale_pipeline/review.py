@@ -249,7 +249,7 @@ class Sale(metaclass=PoolMeta):
                     'crm_sale_pipeline.msg_sale_contract_review_required',
                     sale=self.rec_name,
                     departments=gettext(
-                        'crm_sale_pipeline.msg_contract_review_separator'
+                        'crm_sale_pipeline.msg_list_separator'
                         ).join(missing)))
 
     @classmethod
