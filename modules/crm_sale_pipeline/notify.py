@@ -1,8 +1,8 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
 """Telling people that a request waits for them: a Tryton notification for
-each user and, when the sale's party is a CRM customer of the company, a
-task in the CRM activities of their employees."""
+each user and, when the party of the sale or opportunity is a CRM customer
+of the company, a task in the CRM activities of their employees."""
 import json
 
 from trytond.i18n import gettext
@@ -25,9 +25,10 @@ def group_users(group):
         return User.search([('id', 'in', [u for u, in cursor])])
 
 
-def notify(users, record, about, message, **values):
-    """Notify the users of the record, about a sale, with the message
-    translated in the language of each one"""
+def notify(users, record, about, message, due_date=None, **values):
+    """Notify the users of the record, about a sale or an opportunity, with
+    the message translated in the language of each one; their tasks are due
+    on the date given"""
     pool = Pool()
     Activity = pool.get('crm.activity')
     Customer = pool.get('crm.customer')
@@ -58,6 +59,7 @@ def notify(users, record, about, message, **values):
                     'subject': label,
                     'document': str(record),
                     'priority': 'high',
+                    'due_date': due_date,
                     })
     with without_check_access():
         Notification.create(notifications)

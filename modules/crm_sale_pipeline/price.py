@@ -3,9 +3,6 @@
 """Price approval: price floors by product or category, and the approval a
 quotation below them needs before it is confirmed. An approval holds only
 for the lines it approved, recognised by their fingerprint."""
-import datetime as dt
-import hashlib
-import json
 from collections import namedtuple
 from decimal import Decimal
 
@@ -20,7 +17,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
-from .common import company_employee, crm_manager_group, user_in_group
+from .approval import ApprovalMixin
+from .common import crm_manager_group, lines_fingerprint, rate_date
 from .notify import group_users, notify
 
 # What makes a quotation need approval: a line under its floor, or the
@@ -49,17 +47,6 @@ def line_floor(list_price, cost_price, rules):
         if min_margin is not None and cost_price:
             floors.append(cost_price * (1 + min_margin))
     return max(floors) if floors else None
-
-
-def lines_fingerprint(currency_id, lines):
-    """Return the fingerprint of the priced lines of a quotation: each line
-    a (product id, quantity, unit id, unit price) tuple, in any order"""
-    canonical = sorted(
-        [product or 0, repr(float(quantity or 0)), unit or 0,
-            str(Decimal(unit_price or 0).normalize())]
-        for product, quantity, unit, unit_price in lines)
-    data = json.dumps([currency_id, canonical], separators=(',', ':'))
-    return hashlib.sha256(data.encode()).hexdigest()
 
 
 class PriceFloor(sequence_ordered(), ModelSQL, ModelView):
@@ -153,137 +140,23 @@ def _decimal(value):
     return Decimal(str(value)) if value is not None else None
 
 
-class PriceApproval(Workflow, ModelSQL, ModelView):
+class PriceApproval(ApprovalMixin, Workflow, ModelSQL, ModelView):
     "A request to confirm a quotation at prices under the floors"
     __name__ = 'crm.sale.price_approval'
+    _message_prefix = 'crm_sale_pipeline.msg_price_approval_'
+    _error = PriceApprovalError
 
-    _states = {
-        'readonly': Eval('state') != 'requested',
-        }
-
-    company = fields.Many2One(
-        'company.company', "Company", required=True, readonly=True)
-    sale = fields.Many2One(
-        'sale.sale', "Sale", required=True, readonly=True,
-        ondelete='CASCADE',
-        domain=[('company', '=', Eval('company', -1))])
-    requested_by = fields.Many2One(
-        'company.employee', "Requested By", readonly=True)
-    requested_user = fields.Many2One(
-        'res.user', "Requesting User", readonly=True)
-    request_date = fields.DateTime("Request Date", readonly=True)
     approving_group = fields.Many2One(
         'res.group', "Approving Group", required=True, readonly=True)
     reasons = fields.One2Many(
         'crm.sale.price_approval.reason', 'approval', "Reasons",
         readonly=True)
-    fingerprint = fields.Char(
-        "Fingerprint", readonly=True, required=True,
-        help="Identifies the lines and prices the request is for.")
-    comment = fields.Text("Comment", states=_states)
-    decided_by = fields.Many2One(
-        'company.employee', "Decided By", readonly=True)
-    decision_date = fields.DateTime("Decision Date", readonly=True)
-    state = fields.Selection([
-            ('requested', "Requested"),
-            ('approved', "Approved"),
-            ('rejected', "Rejected"),
-            ('superseded', "Superseded"),
-            ], "State", required=True, readonly=True, sort=False)
-
-    del _states
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.update({
-                Index(t, (t.sale, Index.Range()), (t.fingerprint,
-                        Index.Equality())),
-                Index(
-                    t, (t.state, Index.Equality(cardinality='low')),
-                    where=t.state == 'requested'),
-                })
-        cls._order.insert(0, ('request_date', 'DESC'))
-        cls._transitions |= {
-            ('requested', 'approved'),
-            ('requested', 'rejected'),
-            ('requested', 'superseded'),
-            }
-        cls._buttons.update({
-                'approve': {
-                    'invisible': Eval('state') != 'requested',
-                    'icon': 'tryton-ok',
-                    'depends': ['state'],
-                    },
-                'reject': {
-                    'invisible': Eval('state') != 'requested',
-                    'icon': 'tryton-cancel',
-                    'depends': ['state'],
-                    },
-                })
-
-    @classmethod
-    def default_state(cls):
-        return 'requested'
 
     def get_rec_name(self, name):
         return self.sale.rec_name
 
-    @classmethod
-    def copy(cls, approvals, default=None):
-        # A copy is a new request, never a decision
-        default = default.copy() if default is not None else {}
-        default.setdefault('state', 'requested')
-        default.setdefault('decided_by')
-        default.setdefault('decision_date')
-        return super().copy(approvals, default=default)
-
-    @classmethod
-    def _decide(cls, approvals, state):
-        pool = Pool()
-        User = pool.get('res.user')
-        user = User(Transaction().user)
-        now = dt.datetime.now().replace(microsecond=0)
-        for approval in approvals:
-            if not user_in_group(approval.approving_group):
-                raise PriceApprovalError(gettext(
-                        'crm_sale_pipeline.msg_price_approval_group',
-                        sale=approval.sale.rec_name,
-                        group=approval.approving_group.rec_name))
-            employee = company_employee(user, approval.company)
-            approval.decided_by = employee
-            approval.decision_date = now
-        cls.save(approvals)
-        message = ('crm_sale_pipeline.msg_price_approval_approved'
-            if state == 'approved'
-            else 'crm_sale_pipeline.msg_price_approval_rejected')
-        for approval in approvals:
-            if approval.requested_user:
-                notify([approval.requested_user], approval, approval.sale,
-                    message, sale=approval.sale.rec_name)
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('approved')
-    def approve(cls, approvals):
-        cls._decide(approvals, 'approved')
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('rejected')
-    def reject(cls, approvals):
-        for approval in approvals:
-            if not approval.comment:
-                raise PriceApprovalError(gettext(
-                        'crm_sale_pipeline.msg_price_approval_reject_comment',
-                        sale=approval.sale.rec_name))
-        cls._decide(approvals, 'rejected')
-
-    @classmethod
-    @Workflow.transition('superseded')
-    def supersede(cls, approvals):
-        pass
+    def get_approving_group(self):
+        return self.approving_group
 
 
 class PriceApprovalReason(ModelSQL, ModelView):
@@ -383,7 +256,6 @@ class Sale(metaclass=PoolMeta):
         pool = Pool()
         Configuration = pool.get('crm.configuration')
         Currency = pool.get('currency.currency')
-        Date = pool.get('ir.date')
         Uom = pool.get('product.uom')
         if lines is None:
             lines = self._priced_lines()
@@ -396,9 +268,7 @@ class Sale(metaclass=PoolMeta):
         products = _product_prices(
             company.id, {l[1] for l in lines if l[1]}, bool(by_category))
         if self.currency != company.currency:
-            with Transaction().set_context(company=company.id):
-                date = self.sale_date or Date.today()
-            with Transaction().set_context(date=date):
+            with Transaction().set_context(date=rate_date(self)):
                 rate = Currency.compute(
                     company.currency, Decimal(1), self.currency, round=False)
         else:
@@ -469,10 +339,7 @@ class Sale(metaclass=PoolMeta):
         pool = Pool()
         Approval = pool.get('crm.sale.price_approval')
         Configuration = pool.get('crm.configuration')
-        User = pool.get('res.user')
         group = Configuration(1).price_approval_group
-        user = User(Transaction().user)
-        now = dt.datetime.now().replace(microsecond=0)
         approvals, superseded = [], []
         for sale in sales:
             lines = sale._priced_lines()
@@ -487,15 +354,9 @@ class Sale(metaclass=PoolMeta):
             if any(a.fingerprint == fingerprint for a in pending):
                 continue
             superseded.extend(pending)
-            employee = company_employee(user, sale.company)
             approvals.append(Approval(
-                    company=sale.company,
-                    sale=sale,
-                    requested_by=employee,
-                    requested_user=user,
-                    request_date=now,
+                    **Approval.request_values(sale, fingerprint),
                     approving_group=group,
-                    fingerprint=fingerprint,
                     reasons=[r._asdict() for r in reasons],
                     ))
         with without_check_access():

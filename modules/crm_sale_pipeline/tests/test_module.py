@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
-from trytond.modules.crm_sale_pipeline.price import (
-    line_floor, lines_fingerprint)
+from trytond.modules.crm_sale_pipeline.common import lines_fingerprint
+from trytond.modules.crm_sale_pipeline.price import line_floor
 from trytond.tests.test_tryton import ModuleTestCase
 
 
@@ -64,6 +64,21 @@ class FingerprintTestCase(unittest.TestCase):
                 self.assertNotEqual(
                     lines_fingerprint(1, changed), reference)
         self.assertNotEqual(lines_fingerprint(2, self.lines), reference)
+
+    def test_terms(self):
+        "Further terms count, their amounts whatever their scale"
+        reference = lines_fingerprint(1, self.lines, Decimal('170010.50'), 3)
+        self.assertEqual(
+            lines_fingerprint(1, self.lines, Decimal('170010.5'), 3),
+            reference)
+        for terms in [
+                (Decimal('170010.51'), 3),
+                (Decimal('170010.50'), 4),
+                (Decimal('170010.50'), None),
+                ()]:
+            with self.subTest(terms=terms):
+                self.assertNotEqual(
+                    lines_fingerprint(1, self.lines, *terms), reference)
 
 
 class CrmSalePipelineTestCase(
