@@ -23,34 +23,12 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
 PARTS = ['overhead', 'scaling', 'failover']
 TARGETS = {'out': 100, 'in': 200, 'scaling': 3.5, 'failover': 60}
-
-
-def create_database(name):
-    "Make the database and activate crm_sms_gateway when it is missing"
-    from trytond import backend
-    database = backend.Database().connect()
-    if name in database.list():
-        return False
-    connection = database.get_connection(autocommit=True)
-    try:
-        database.create(connection, name)
-    finally:
-        database.put_connection(connection)
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as password:
-        password.write('admin\n')
-        password.flush()
-        subprocess.run([Path(sys.executable).parent / 'trytond-admin',
-                '-d', name, '--all', '-u', 'crm_sms_gateway',
-                '--activate-dependencies', '--email', 'admin@localhost'],
-            check=True, env=dict(os.environ, TRYTONPASSFILE=password.name))
-    return True
 
 
 class Bench:
@@ -339,8 +317,8 @@ def main():
         parser.error("set TRYTOND_DATABASE__URI to a PostgreSQL server")
 
     sys.path.insert(0, str(SCRIPTS))
-    from connect import connect
-    created = create_database(args.database)
+    from connect import connect, create_database
+    created = create_database(args.database, ['crm_sms_gateway'])
     connect(args.database)
     print(f"database {args.database} ({'made' if created else 'present'}), "
         f"{os.cpu_count()} CPUs")

@@ -4,7 +4,7 @@ through Tryton's workflow (ORM) or written in bulk with python-sql."""
 import datetime as dt
 import time
 
-from . import bulk, orm, plan, setup
+from . import bulk, orm, pipeline, plan, setup
 
 
 def generate(config, count, seed, use_bulk, name=plan.COMPANY_NAME,
@@ -29,4 +29,7 @@ def generate(config, count, seed, use_bulk, name=plan.COMPANY_NAME,
         f"{lines} invoice lines in {elapsed:.1f} s "
         f"({len(orders) / elapsed:.0f} invoices/s, "
         f"{lines / elapsed:.0f} lines/s)")
+    if pipeline.active(config):
+        pipeline.generate(
+            config, company, seed, today, max(30, count // 3), log=log)
     return company

@@ -1,13 +1,21 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
+import datetime as dt
 import unittest
 from decimal import Decimal
 
-from trytond.modules.company.tests import CompanyTestMixin
+from sql import Literal, Select
+
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
 from trytond.modules.crm_sale_pipeline.common import lines_fingerprint
 from trytond.modules.crm_sale_pipeline.price import line_floor
-from trytond.tests.test_tryton import ModuleTestCase
+from trytond.modules.crm_sale_pipeline.reporting import (
+    add_days, days_between, stage_positions)
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 class FloorTestCase(unittest.TestCase):
@@ -85,6 +93,46 @@ class CrmSalePipelineTestCase(
         TranslationCheckMixin, CompanyTestMixin, ModuleTestCase):
     "Test the crm_sale_pipeline module"
     module = 'crm_sale_pipeline'
+
+    @with_transaction()
+    def test_stage_positions(self):
+        "Each stage's position and the target days from it to the end"
+        pool = Pool()
+        Stage = pool.get('crm.sale.stage')
+        cursor = Transaction().connection.cursor()
+        company = create_company()
+        with set_company(company):
+            stages = Stage.create([
+                    {'name': "A", 'sequence': 1, 'target_days': 10},
+                    {'name': "B", 'sequence': 2, 'target_days': 20,
+                        'active': False},
+                    {'name': "C", 'sequence': 3},
+                    {'name': "D", 'sequence': 4, 'target_days': 5},
+                    ])
+        query = stage_positions()
+        cursor.execute(*query.select(
+                query.stage, query.position, query.remaining_days,
+                order_by=[query.position.asc]))
+        # An inactive stage counts only for itself
+        self.assertEqual(list(cursor), [
+                (stages[0].id, 1, 15),
+                (stages[1].id, 2, 25),
+                (stages[2].id, 3, 5),
+                (stages[3].id, 4, 5),
+                ])
+
+    @with_transaction()
+    def test_date_arithmetic(self):
+        "Days between dates and days after a date, in SQL"
+        cursor = Transaction().connection.cursor()
+        start = Literal(dt.date(2024, 2, 20))
+        cursor.execute(*Select([
+                    days_between(start, Literal(dt.date(2024, 3, 1))),
+                    add_days(start, Literal(10)),
+                    ]))
+        days, date = cursor.fetchone()
+        self.assertEqual(days, 10)
+        self.assertEqual(str(date), '2024-03-01')
 
 
 del ModuleTestCase
