@@ -28,7 +28,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .links import (
-    numeric, reference, sale_invoices_query, sale_payments_query)
+    customer_moves, numeric, reference, sale_invoices_query,
+    sale_payments_query)
 from .notify import notify
 
 TRIGGERS = [
@@ -682,9 +683,6 @@ class Sale(metaclass=PoolMeta):
         invoice and delivery, once all is delivered"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        Location = pool.get('stock.location')
-        Move = pool.get('stock.move')
-        SaleLine = pool.get('sale.line')
         cursor = Transaction().connection.cursor()
         events = {s.id: {
                 'order': s.sale_date,
@@ -701,20 +699,13 @@ class Sale(metaclass=PoolMeta):
         for sale_id, date in cursor:
             events[sale_id]['invoice'] = sql_date(date)
 
-        line = SaleLine.__table__()
-        move = Move.__table__()
-        location = Location.__table__()
+        sale = cls.__table__()
+        moves, move = customer_moves(sale)
         delivered = [s.id for s in sales if s.shipment_state == 'sent']
         if delivered:
-            cursor.execute(*line
-                .join(move, condition=move.origin == reference(
-                        SaleLine.__name__, line.id))
-                .join(location, condition=move.to_location == location.id)
-                .select(line.sale, Max(move.effective_date),
-                    where=line.sale.in_(delivered)
-                    & (move.state == 'done')
-                    & (location.type == 'customer'),
-                    group_by=[line.sale]))
+            cursor.execute(*moves.select(sale.id, Max(move.effective_date),
+                    where=sale.id.in_(delivered) & (move.state == 'done'),
+                    group_by=[sale.id]))
             for sale_id, date in cursor:
                 events[sale_id]['delivery'] = sql_date(date)
         return events
