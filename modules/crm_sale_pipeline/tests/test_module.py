@@ -7,6 +7,7 @@ from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
 from trytond.modules.crm_sale_pipeline.collection import (
     misplaced, percent, split_amount)
+from trytond.modules.crm_sale_pipeline.support import support_priority
 from trytond.modules.crm_sale_pipeline.price import (
     line_floor, lines_fingerprint)
 from trytond.tests.test_tryton import ModuleTestCase
@@ -113,6 +114,30 @@ class CollectionPlanTestCase(unittest.TestCase):
         self.assertEqual(percent(Decimal('95.00')), '95')
         self.assertEqual(percent(Decimal('100')), '100')
         self.assertEqual(percent(Decimal('99.50')), '99.5')
+
+
+class SupportPriorityTestCase(unittest.TestCase):
+    "The priority of a support request from the deal and the customer"
+
+    def test_top_tier(self):
+        self.assertEqual(support_priority(Decimal(10), 0, Decimal(100)),
+            'high')
+
+    def test_large_deal(self):
+        self.assertEqual(support_priority(Decimal(100), None, Decimal(100)),
+            'high')
+        self.assertEqual(support_priority(Decimal(99), None, Decimal(100)),
+            'low')
+
+    def test_other_tier(self):
+        self.assertEqual(support_priority(Decimal(10), 2, Decimal(100)),
+            'normal')
+
+    def test_no_limit(self):
+        "Without a high amount, only the tier counts"
+        self.assertEqual(support_priority(Decimal(10 ** 9), None, None),
+            'low')
+        self.assertEqual(support_priority(None, 1, None), 'normal')
 
 
 class CrmSalePipelineTestCase(
