@@ -9,10 +9,13 @@ from sql import Literal, Select
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
+from trytond.modules.crm_sale_pipeline.collection import (
+    misplaced, percent, split_amount)
 from trytond.modules.crm_sale_pipeline.common import lines_fingerprint
 from trytond.modules.crm_sale_pipeline.price import line_floor
 from trytond.modules.crm_sale_pipeline.reporting import (
     add_days, days_between, stage_positions)
+from trytond.modules.crm_sale_pipeline.support import support_priority
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -87,6 +90,77 @@ class FingerprintTestCase(unittest.TestCase):
             with self.subTest(terms=terms):
                 self.assertNotEqual(
                     lines_fingerprint(1, self.lines, *terms), reference)
+
+
+class CollectionPlanTestCase(unittest.TestCase):
+    "Shares and order of the milestones of a collection plan"
+
+    @staticmethod
+    def round(value):
+        return value.quantize(Decimal('0.01'))
+
+    def test_shares_add_up_to_the_total(self):
+        "Rounded shares still make the total"
+        amounts = split_amount(
+            Decimal('100.00'), [Decimal(1) / 3 * 100] * 3, self.round)
+        self.assertEqual(
+            amounts, [Decimal('33.33'), Decimal('33.34'), Decimal('33.33')])
+        self.assertEqual(sum(amounts), Decimal('100.00'))
+
+    def test_shares_of_a_partial_plan(self):
+        "Percentages under 100 share only their part of the total"
+        self.assertEqual(
+            split_amount(Decimal('1000'), [Decimal(30), Decimal(60)],
+                self.round),
+            [Decimal('300.00'), Decimal('600.00')])
+
+    def test_events_in_order(self):
+        self.assertIsNone(misplaced(
+                [('order', 7), ('delivery', 30), ('acceptance', 90)]))
+        self.assertIsNone(misplaced(
+                [('order', 0), ('order', 30), ('invoice', 0), ('date', 0),
+                    ('delivery', 0), ('invoice', 60)]))
+
+    def test_event_before_an_earlier_event(self):
+        "Acceptance never comes before delivery"
+        self.assertEqual(
+            misplaced([('order', 0), ('acceptance', 0), ('delivery', 30)]), 2)
+
+    def test_fewer_days_after_the_same_event(self):
+        self.assertEqual(misplaced([('invoice', 30), ('invoice', 10)]), 1)
+
+    def test_fixed_dates_compare_by_date(self):
+        "Lines on fixed dates have no days to compare"
+        self.assertIsNone(misplaced([('date', 30), ('date', 0)]))
+
+    def test_percent(self):
+        self.assertEqual(percent(Decimal('95.00')), '95')
+        self.assertEqual(percent(Decimal('100')), '100')
+        self.assertEqual(percent(Decimal('99.50')), '99.5')
+
+
+class SupportPriorityTestCase(unittest.TestCase):
+    "The priority of a support request from the deal and the customer"
+
+    def test_top_tier(self):
+        self.assertEqual(support_priority(Decimal(10), 0, Decimal(100)),
+            'high')
+
+    def test_large_deal(self):
+        self.assertEqual(support_priority(Decimal(100), None, Decimal(100)),
+            'high')
+        self.assertEqual(support_priority(Decimal(99), None, Decimal(100)),
+            'low')
+
+    def test_other_tier(self):
+        self.assertEqual(support_priority(Decimal(10), 2, Decimal(100)),
+            'normal')
+
+    def test_no_limit(self):
+        "Without a high amount, only the tier counts"
+        self.assertEqual(support_priority(Decimal(10 ** 9), None, None),
+            'low')
+        self.assertEqual(support_priority(None, 1, None), 'normal')
 
 
 class CrmSalePipelineTestCase(
