@@ -365,6 +365,7 @@ class Message(metaclass=PoolMeta):
         cls.identify_senders(messages)
         by_keyword = Command.by_keyword()
         counts = cls._recent_counts(messages, configuration)
+        languages = cls.reply_languages(messages)
         # The messages to act on by command and reply language
         requests = defaultdict(list)
         now = utc_now()
@@ -386,7 +387,7 @@ class Message(metaclass=PoolMeta):
                 message.state = 'processed'
             else:
                 message.state = 'rejected'
-            requests[command, message.reply_language()].append(
+            requests[command, languages[message]].append(
                 (message, content))
         replies = []
         for (command, language), command_requests in requests.items():
@@ -445,14 +446,41 @@ class Message(metaclass=PoolMeta):
         return (self.number.startswith('+')
             and replied < configuration.sms_reply_limit)
 
-    def reply_language(self):
+    @classmethod
+    def reply_languages(cls, messages):
+        """Return the language of each message's reply: its party's, else
+        its company's, else the server's; read for a batch at once, as a
+        party's language is a value per company"""
         pool = Pool()
+        Party = pool.get('party.party')
+        PartyLang = pool.get('party.party.lang')
         Configuration = pool.get('ir.configuration')
-        if self.party and self.party.lang:
-            return self.party.lang.code
-        if self.company.party.lang:
-            return self.company.party.lang.code
-        return Configuration.get_language()
+        Lang = pool.get('ir.lang')
+        parties = ({m.party.id for m in messages if m.party}
+            | {m.company.party.id for m in messages})
+        chosen = {}
+        for value in PartyLang.search([
+                    ('party', 'in', list(parties)),
+                    ('lang', '!=', None),
+                    ]):
+            key = value.party.id, value.company.id if value.company else None
+            chosen[key] = value.lang.code
+
+        def language(party, company):
+            return chosen.get((party.id, company.id), chosen.get(
+                    (party.id, None)))
+
+        defaults = {}
+        for company in {m.company for m in messages}:
+            default = Party.default_lang(company=company.id)
+            defaults[company] = Lang(default).code if default else None
+        server = Configuration.get_language()
+        return {m: ((language(m.party, m.company) if m.party else None)
+                or (defaults[m.company] if m.party else None)
+                or language(m.company.party, m.company)
+                or defaults[m.company]
+                or server)
+            for m in messages}
 
     @classmethod
     def identify_senders(cls, messages):
