@@ -1,7 +1,8 @@
 # This file is part of the Tryton CRM suite.  The COPYRIGHT file at the top
 # level of this module contains the full copyright notices and license terms.
-"""With the SMS gateway: price approvals decided by text from an approver's
-verified number, and a lead for every sender the company does not know."""
+"""With the SMS gateway: price approvals and contract reviews decided by
+text from an approver's verified number, and a lead for every sender the
+company does not know."""
 import json
 
 from trytond.exceptions import UserError
@@ -15,19 +16,38 @@ from .common import user_in_group
 APPROVE_WORDS = {'Y', 'YES', 'OK', '1', '同意', '批准', '是'}
 REJECT_WORDS = {'N', 'NO', '0', '拒绝', '驳回', '否'}
 
+# The command action that decides the requests of each model
+DECISION_ACTIONS = {
+    'crm.sale.price_approval': 'price_approval',
+    'crm.sale.contract_review': 'contract_review',
+    }
+
 
 class Command(metaclass=PoolMeta):
     __name__ = 'crm.sms.command'
 
     @classmethod
     def get_actions(cls):
-        return super().get_actions() + [('price_approval', "Price Approval")]
+        return super().get_actions() + [
+            ('price_approval', "Price Approval"),
+            ('contract_review', "Contract Review"),
+            ]
 
     def handle_price_approval(self, requests):
-        """"<request> Y" approves, "<request> N <reason>" rejects; only from
-        the verified number of an employee who may decide"""
+        return self._handle_decisions('crm.sale.price_approval', requests)
+
+    def handle_contract_review(self, requests):
+        return self._handle_decisions('crm.sale.contract_review', requests)
+
+    def _handle_decisions(self, model, requests):
+        """"<request> Y" approves, "<request> N <reason>" rejects a request
+        of the model; only from the verified number of an employee who may
+        decide it"""
         pool = Pool()
         Employee = pool.get('company.employee')
+        Request = pool.get(model)
+        kind = gettext('crm_sale_pipeline.msg_sms_request_'
+            + DECISION_ACTIONS[model])
         replies = []
         for message, content in requests:
             employees = Employee.by_verified_number(
@@ -36,69 +56,68 @@ class Command(metaclass=PoolMeta):
             try:
                 if not employee:
                     raise UserError(gettext(
-                            'crm_sale_pipeline.msg_sms_approval_unknown_number'))
-                approval, approve, comment = self._parse_decision(content)
-                self._decide(employee, approval, approve, comment)
+                            'crm_sale_pipeline.msg_sms_approval_unknown_number'
+                            ))
+                request, approve, comment = self._parse_decision(
+                    Request, kind, content)
+                self._decide(employee, request, kind, approve, comment)
             except UserError as error:
                 message.state = 'rejected'
                 message.error_text = error.message[:250]
                 replies.append(error.message)
                 continue
-            message.document = approval
+            message.document = request
             replies.append(gettext(
-                    'crm_sale_pipeline.msg_sms_approval_approved' if approve
-                    else 'crm_sale_pipeline.msg_sms_approval_rejected',
-                    sale=approval.sale.rec_name))
+                    Request._message_prefix
+                    + ('approved' if approve else 'rejected'),
+                    **request.get_message_values()))
         return replies
 
-    def _parse_decision(self, content):
-        pool = Pool()
-        Approval = pool.get('crm.sale.price_approval')
+    def _parse_decision(self, Request, kind, content):
         words = content.split(maxsplit=2)
         if (len(words) < 2 or not words[0].isdigit()
                 or words[1].upper() not in APPROVE_WORDS | REJECT_WORDS):
             raise UserError(gettext(
                     'crm_sale_pipeline.msg_sms_approval_format',
                     keyword=self.keyword_list[0]))
-        approvals = Approval.search([('id', '=', int(words[0]))])
-        if not approvals:
+        found = Request.search([('id', '=', int(words[0]))])
+        if not found:
             raise UserError(gettext(
                     'crm_sale_pipeline.msg_sms_approval_unknown',
-                    request=words[0]))
-        return (approvals[0], words[1].upper() in APPROVE_WORDS,
+                    kind=kind, request=words[0]))
+        return (found[0], words[1].upper() in APPROVE_WORDS,
             words[2] if len(words) > 2 else None)
 
     @staticmethod
-    def _decide(employee, approval, approve, comment):
+    def _decide(employee, request, kind, approve, comment):
         "Decide as the employee's user would in the client"
         pool = Pool()
         User = pool.get('res.user')
-        Approval = pool.get('crm.sale.price_approval')
+        Request = request.__class__
         users = User.search([('employees', '=', employee.id)], limit=1)
-        if (approval.company != employee.company or not users
-                or approval.state != 'requested'):
+        if (request.company != employee.company or not users
+                or request.state != 'requested'):
             raise UserError(gettext(
                     'crm_sale_pipeline.msg_sms_approval_closed',
-                    request=approval.id))
+                    kind=kind, request=request.id))
         user, = users
         with Transaction().set_user(user.id), Transaction().set_context(
                 company=employee.company.id, employee=employee.id):
-            if not user_in_group(approval.approving_group):
+            # Checked before the reason is written: a refused answer
+            # changes nothing
+            group = request.get_approving_group()
+            if not user_in_group(group):
                 raise UserError(gettext(
-                        'crm_sale_pipeline.msg_price_approval_group',
-                        sale=approval.sale.rec_name,
-                        group=approval.approving_group.rec_name))
+                        Request._message_prefix + 'group',
+                        group=group.rec_name,
+                        **request.get_message_values()))
             if approve:
-                Approval.approve([approval])
+                Request.approve([request])
             else:
-                if not comment:
-                    raise UserError(gettext(
-                            'crm_sale_pipeline.'
-                            'msg_price_approval_reject_comment',
-                            sale=approval.sale.rec_name))
-                approval.comment = comment
-                approval.save()
-                Approval.reject([approval])
+                if comment:
+                    request.comment = comment
+                    request.save()
+                Request.reject([request])
 
 
 class Message(metaclass=PoolMeta):
@@ -106,17 +125,17 @@ class Message(metaclass=PoolMeta):
 
     @classmethod
     def _get_documents(cls):
-        return super()._get_documents() + [
-            'crm.sale.price_approval', 'sale.opportunity']
+        return super()._get_documents() + list(DECISION_ACTIONS) + [
+            'sale.opportunity']
 
     @classmethod
     def notification_hint(cls, notification):
         pool = Pool()
         Command = pool.get('crm.sms.command')
         hint = super().notification_hint(notification)
-        keyword = Command.first_keyword('price_approval')
-        if (notification.model == 'crm.sale.price_approval' and keyword
-                and notification.records):
+        action = DECISION_ACTIONS.get(notification.model)
+        keyword = action and Command.first_keyword(action)
+        if keyword and notification.records:
             request = json.loads(notification.records)[0]
             hint = gettext('crm_sale_pipeline.msg_sms_approval_hint',
                 keyword=keyword, request=request)
