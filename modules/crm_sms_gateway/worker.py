@@ -28,7 +28,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.modules.crm_customer.party import normalize_phone
 from trytond.pool import Pool
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
 from . import at, pdu
 from .campaign import in_quiet_hours
@@ -409,27 +409,18 @@ class ModemRunner:
 
 
 def in_transaction(function, *args, attempts=5):
-    """Run function in its own transaction and commit, retried on conflicts
-    and started again holding the row locks it asks for"""
-    extras = {}
-    failures = 0
-    while True:
+    "Run function in its own transaction and commit, retried on conflicts"
+    for attempt in range(attempts):
         try:
-            with Transaction().new_transaction(**extras) as transaction:
+            with Transaction().new_transaction() as transaction:
                 result = function(*args)
                 transaction.commit()
                 return result
-        except TransactionError as error:
-            # Model.lock() (the round-robin of lead assignment takes one):
-            # the locks are taken when the transaction starts again
-            error.fix(extras)
         except backend.DatabaseOperationalError:
-            # A serialization failure, a deadlock or a lock another
-            # transaction holds: nothing was committed
-            failures += 1
-            if failures == attempts:
+            # A serialization failure or a deadlock: nothing was committed
+            if attempt == attempts - 1:
                 raise
-            time.sleep(0.05 * failures)
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _references(references):
