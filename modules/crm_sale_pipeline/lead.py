@@ -408,13 +408,21 @@ class AssignmentRule(
         pool = Pool()
         Employee = pool.get('company.employee')
         Opportunity = pool.get('sale.opportunity')
-        # Concurrent assignments by a rule take turns: the transaction that
-        # does not hold the rows starts again once the other committed, and
-        # then reads the member it assigned last
+        # Concurrent assignments by a rule take turns: the rows of the
+        # round-robin rules are locked (SELECT ... FOR UPDATE NOWAIT on
+        # PostgreSQL, as Model.lock() does), and a transaction that meets
+        # the lock, or a row another one changed since it started, fails
+        # and is run again, reading the member the other one chose.
+        # Model.lock() would start every assigning transaction over and
+        # burn an opportunity number each time.
         round_robin = sorted(
             {r for r, _ in matches.values() if r.method == 'round_robin'},
             key=lambda r: r.id)
-        cls.lock(round_robin)
+        if round_robin:
+            transaction = Transaction()
+            transaction.database.lock_records(
+                transaction.connection, cls._table,
+                [r.id for r in round_robin])
 
         assigned = defaultdict(list)
         for lead in sorted(matches, key=lambda lead: lead.id):
