@@ -25,6 +25,21 @@ def group_users(group):
         return User.search([('id', 'in', [u for u, in cursor])])
 
 
+def employee_users(employees):
+    "Return the users of each employee, whatever their current employee"
+    pool = Pool()
+    User = pool.get('res.user')
+    users = {e: [] for e in employees}
+    with without_check_access():
+        for user in User.search([
+                    ('employees', 'in', [e.id for e in employees]),
+                    ]):
+            for employee in user.employees:
+                if employee in users:
+                    users[employee].append(user)
+    return users
+
+
 def notify(users, record, about, message, due_date=None, **values):
     """Notify the users of the record, about a sale or an opportunity, with
     the message translated in the language of each one; their tasks are due
@@ -33,11 +48,14 @@ def notify(users, record, about, message, due_date=None, **values):
     Activity = pool.get('crm.activity')
     Customer = pool.get('crm.customer')
     Notification = pool.get('res.notification')
-    with without_check_access():
-        customer = Customer.search([
-                ('party', '=', about.party.id),
-                ('company', '=', about.company.id),
-                ], limit=1)
+    customer = []
+    # A lead may have no party yet: its people get the notification only
+    if about.party:
+        with without_check_access():
+            customer = Customer.search([
+                    ('party', '=', about.party.id),
+                    ('company', '=', about.company.id),
+                    ], limit=1)
     notifications, tasks = [], []
     for user in users:
         language = user.language.code if user.language else None

@@ -230,11 +230,30 @@ class Opportunity(metaclass=PoolMeta):
             return Stage.first(company_id)
 
     @classmethod
+    def default_conversion_probability(cls):
+        # A new opportunity enters the first stage with its probability
+        return cls._first_stage_probability(
+            cls.default_company(), super().default_conversion_probability())
+
+    @classmethod
+    def _first_stage_probability(cls, company_id, probability):
+        """Return the probability of the first stage of the company, or the
+        probability given when the company has no stage"""
+        pool = Pool()
+        Stage = pool.get('crm.sale.stage')
+        stage_id = Stage.first(company_id) if company_id is not None else None
+        return Stage(stage_id).probability if stage_id else probability
+
+    @classmethod
     def copy(cls, opportunities, default=None):
         pool = Pool()
         Stage = pool.get('crm.sale.stage')
         default = default.copy() if default is not None else {}
         default.setdefault('stage', lambda data: Stage.first(data['company']))
+        default.setdefault(
+            'conversion_probability',
+            lambda data: cls._first_stage_probability(
+                data['company'], data['conversion_probability']))
         default.setdefault('stage_checks', None)
         default.setdefault('stage_history', None)
         return super().copy(opportunities, default=default)

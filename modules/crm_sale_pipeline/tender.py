@@ -20,7 +20,7 @@ from trytond.tools import grouped_slice
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
-from .notify import notify
+from .notify import employee_users, notify
 
 
 class TenderError(UserError):
@@ -317,16 +317,7 @@ class Tender(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def _remind(cls, tenders):
-        pool = Pool()
-        User = pool.get('res.user')
-        employees = {t.opportunity.employee for t in tenders}
-        users = {e: [] for e in employees}
-        for user in User.search([
-                    ('employees', 'in', [e.id for e in employees]),
-                    ]):
-            for employee in user.employees:
-                if employee in users:
-                    users[employee].append(user)
+        users = employee_users({t.opportunity.employee for t in tenders})
         for tender in tenders:
             deadline = tender.deadline.replace(tzinfo=tz.UTC).astimezone(
                 company_zone(tender.company))

@@ -12,6 +12,8 @@ from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
 from trytond.modules.crm_sale_pipeline.collection import (
     misplaced, percent, split_amount)
 from trytond.modules.crm_sale_pipeline.common import lines_fingerprint
+from trytond.modules.crm_sale_pipeline.lead import (
+    lead_grade, lead_scores, next_member)
 from trytond.modules.crm_sale_pipeline.price import line_floor
 from trytond.modules.crm_sale_pipeline.reporting import (
     add_days, days_between, stage_positions)
@@ -163,6 +165,50 @@ class SupportPriorityTestCase(unittest.TestCase):
         self.assertEqual(support_priority(None, 1, None), 'normal')
 
 
+class RoundRobinTestCase(unittest.TestCase):
+    "The member of a team who gets the next lead"
+
+    def test_turns(self):
+        "Each member in turn, starting over after the last"
+        last, chosen = None, []
+        for _ in range(7):
+            last = next_member([30, 10, 20], last)
+            chosen.append(last)
+        self.assertEqual(chosen, [10, 20, 30, 10, 20, 30, 10])
+
+    def test_fair_share(self):
+        "Over many leads no member gets more than one lead more"
+        members = [4, 8, 15, 16, 23]
+        last, counts = None, dict.fromkeys(members, 0)
+        for _ in range(103):
+            last = next_member(members, last)
+            counts[last] += 1
+        self.assertLessEqual(
+            max(counts.values()) - min(counts.values()), 1)
+
+    def test_last_member_left(self):
+        "After a member who left comes the member after him"
+        self.assertEqual(next_member([10, 30], 20), 30)
+        self.assertEqual(next_member([10, 20], 30), 10)
+
+    def test_new_member_waits_for_turn(self):
+        "A member who joins gets a lead when the turn comes to him"
+        self.assertEqual(next_member([10, 20, 25, 30], 20), 25)
+
+    def test_no_member(self):
+        self.assertIsNone(next_member([], 10))
+
+
+class LeadGradeTestCase(unittest.TestCase):
+    "The grade of a lead score"
+
+    def test_thresholds(self):
+        self.assertEqual(
+            [lead_grade(s, 30, 60) for s in [-5, 29, 30, 59, 60, 100]],
+            ['cold', 'cold', 'warm', 'warm', 'hot', 'hot'])
+        self.assertIsNone(lead_grade(None, 30, 60))
+
+
 class CrmSalePipelineTestCase(
         TranslationCheckMixin, CompanyTestMixin, ModuleTestCase):
     "Test the crm_sale_pipeline module"
@@ -207,6 +253,96 @@ class CrmSalePipelineTestCase(
         days, date = cursor.fetchone()
         self.assertEqual(days, 10)
         self.assertEqual(str(date), '2024-03-01')
+
+    @with_transaction()
+    def test_lead_scores(self):
+        "The score of leads from the scoring rules, in SQL"
+        pool = Pool()
+        Activity = pool.get('crm.activity')
+        Country = pool.get('country.country')
+        Customer = pool.get('crm.customer')
+        Industry = pool.get('crm.industry')
+        Opportunity = pool.get('sale.opportunity')
+        Party = pool.get('party.party')
+        Rule = pool.get('crm.sale.lead.scoring_rule')
+        Source = pool.get('crm.source')
+        Subdivision = pool.get('country.subdivision')
+        now = dt.datetime.now().replace(microsecond=0)
+        company = create_company()
+        other_company = create_company("Other")
+        china, = Country.create([{'name': "China", 'code': 'CN'}])
+        shanghai, jiangsu = Subdivision.create([
+                {'name': "上海", 'code': 'CN-SH', 'type': 'municipality',
+                    'country': china.id},
+                {'name': "江苏", 'code': 'CN-JS', 'type': 'province',
+                    'country': china.id},
+                ])
+        web, fair = Source.create([{'name': "Web"}, {'name': "Fair"}])
+        machinery, = Industry.create([{'name': "Machinery"}])
+        with set_company(company):
+            # The first address with a subdivision gives the region
+            big, small, unknown = Party.create([{
+                        'name': "Big",
+                        'addresses': [('create', [
+                                    {'sequence': 1, 'country': china.id},
+                                    {'sequence': 2, 'country': china.id,
+                                        'subdivision': shanghai.id},
+                                    {'sequence': 3, 'country': china.id,
+                                        'subdivision': jiangsu.id},
+                                    ])],
+                        }, {
+                        'name': "Small",
+                        'addresses': [('create', [
+                                    {'country': china.id,
+                                        'subdivision': jiangsu.id},
+                                    ])],
+                        }, {
+                        'name': "Unknown",
+                        }])
+            big_customer, small_customer = Customer.create([{
+                        'party': big.id, 'industry': machinery.id,
+                        'size': 'large',
+                        }, {
+                        'party': small.id, 'size': 'micro',
+                        }])
+            Activity.create([{
+                        'customer': big_customer.id, 'subject': "Visit",
+                        'start': now - dt.timedelta(days=d), 'state': s,
+                        } for d, s in [
+                        (1, 'done'), (5, 'done'), (20, 'done'),
+                        (2, 'cancelled'), (-3, 'done')]])
+            Rule.create([
+                    {'name': "Web", 'source': web.id, 'points': 10},
+                    {'name': "Machinery", 'industry': machinery.id,
+                        'points': 20},
+                    {'name': "Large", 'size': 'large', 'points': 15},
+                    {'name': "Micro", 'size': 'micro', 'points': -5},
+                    {'name': "Shanghai", 'region': shanghai.id, 'points': 7},
+                    {'name': "Shanghai web", 'region': shanghai.id,
+                        'source': web.id, 'points': 3},
+                    {'name': "Busy week", 'activity_count': 2,
+                        'activity_days': 7, 'points': 30},
+                    {'name': "Busy fortnight", 'activity_count': 3,
+                        'activity_days': 14, 'points': 100},
+                    {'name': "Inactive", 'points': 1000, 'active': False},
+                    ])
+            big_lead, small_lead, unknown_lead, no_party = (
+                Opportunity.create([
+                        {'party': big.id, 'source': web.id},
+                        {'party': small.id, 'source': fair.id},
+                        {'party': unknown.id, 'source': web.id},
+                        {},
+                        ]))
+        with set_company(other_company):
+            Rule.create([{'name': "Everything", 'points': 500}])
+        leads = [big_lead, small_lead, unknown_lead, no_party]
+        expected = [10 + 20 + 15 + 7 + 3 + 30, -5, 10, 0]
+        scores = lead_scores([o.id for o in leads], now=now)
+        self.assertEqual([scores[o.id] for o in leads], expected)
+        # Each lead was scored when created; the other company's rule
+        # counts for none
+        self.assertEqual(
+            [o.lead_score for o in Opportunity.browse(leads)], expected)
 
 
 del ModuleTestCase
