@@ -124,20 +124,19 @@ class Message(metaclass=PoolMeta):
 
     @classmethod
     def create_prospects(cls, company, numbers):
-        "Each new prospect is also a lead, with the SMS source"
+        """Each new prospect is also a lead with the SMS source, taken in
+        like the leads of every other path"""
         pool = Pool()
         Opportunity = pool.get('sale.opportunity')
         Source = pool.get('crm.source')
         ModelData = pool.get('ir.model.data')
         prospects = super().create_prospects(company, numbers)
         source = Source(ModelData.get_id('crm_sms_gateway', 'source_sms'))
-        Opportunity.create([{
-                    'company': company.id,
-                    'currency': company.currency.id,
-                    'party': party.id,
-                    'source': source.id,
+        Opportunity.capture_leads(company, [{
+                    'phone': number,
+                    'source': source,
                     'description': gettext(
                         'crm_sale_pipeline.msg_sms_lead_description',
                         number=number),
-                    } for number, party in prospects.items()])
+                    } for number in prospects], intake='sms')
         return prospects

@@ -220,6 +220,7 @@ def orm(config, company, planned, ids):
     Sale = Model.get('sale.sale', config=config)
     context = config.context
     units = {p.id: p.sale_uom.id for p in company.products}
+    # The planned deals of a repeat customer are no duplicate leads to warn of
     records = Opportunity._proxy.create([{
                 'party': ids['parties'][d.customer],
                 'employee': ids['employees'][d.employee],
@@ -232,7 +233,7 @@ def orm(config, company, planned, ids):
                                 'quantity': d.quantity,
                                 'unit': units[company.products[d.product].id],
                                 }])],
-                } for d in planned], context)
+                } for d in planned], {**context, '_skip_warnings': True})
     by_deal = list(zip(planned, records))
     Opportunity._proxy.opportunity(
         [r for d, r in by_deal if d.state != 'lead'], context)
