@@ -235,8 +235,10 @@ class Opportunity(metaclass=PoolMeta):
         by_original = defaultdict(list)
         for opportunity in opportunities:
             original = opportunity.duplicate_of
-            if opportunity.state not in OPEN_STATES:
-                continue
+            if not original or opportunity.state not in OPEN_STATES:
+                raise LeadError(gettext(
+                        'crm_sale_pipeline.msg_lead_merge_not_duplicate',
+                        lead=opportunity.rec_name))
             if original.state not in OPEN_STATES:
                 raise LeadError(gettext(
                         'crm_sale_pipeline.msg_lead_merge_closed',
@@ -250,7 +252,7 @@ class Opportunity(metaclass=PoolMeta):
             to_write.extend([[original], {'comment': '\n\n'.join(parts)}])
         if to_write:
             cls.write(*to_write)
-            cls.cancel(sum(by_original.values(), []))
+            cls.cancel(opportunities)
 
     def merged_text(self):
         "The text that tells the original what the duplicate said"
@@ -265,7 +267,7 @@ class Opportunity(metaclass=PoolMeta):
         return '\n'.join(lines)
 
     @classmethod
-    def lead_from_text(cls, company, values):
+    def lead_from_text(cls, values):
         """Return the lead of the values written as text (an import's row,
         a web form's fields): industry, region and source by their name;
         raise LeadError for an unknown field or name"""

@@ -207,7 +207,7 @@ class LeadForm(DeactivableMixin, ModelSQL, ModelView):
                         'crm_sale_pipeline.msg_lead_field_unknown',
                         field=name))
             fields[WEB_FIELDS[name]] = value
-        lead = Opportunity.lead_from_text(self.company, fields)
+        lead = Opportunity.lead_from_text(fields)
         lead['source'] = self.source
         lead['description'] = gettext(
             'crm_sale_pipeline.msg_lead_web_description', form=self.name)

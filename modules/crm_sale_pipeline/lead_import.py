@@ -19,7 +19,7 @@ def _line_error(line, text):
     return line, gettext('crm_customer.msg_import_line', line=line, error=text)
 
 
-def read_leads(company, data, encoding='auto', source=None):
+def read_leads(data, encoding='auto', source=None):
     """Return the codec that read the CSV data, its checked leads with their
     line and the errors as (line, text); source is the source of the rows
     that name none"""
@@ -48,8 +48,7 @@ def read_leads(company, data, encoding='auto', source=None):
                             cells=len(cells), columns=len(columns))))
                 continue
             try:
-                lead = Opportunity.lead_from_text(
-                    company, dict(zip(columns, cells)))
+                lead = Opportunity.lead_from_text(dict(zip(columns, cells)))
                 if source and 'source' not in lead:
                     lead['source'] = source
                 leads.append((line, Opportunity.check_lead(lead)))
@@ -86,7 +85,7 @@ class LeadImport(Wizard):
         pool = Pool()
         Company = pool.get('company.company')
         company = Company(Transaction().context['company'])
-        return company, read_leads(company, self.start.file,
+        return company, read_leads(self.start.file,
             self.start.encoding, self.start.source)
 
     def default_preview(self, fields):

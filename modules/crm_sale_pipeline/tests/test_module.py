@@ -342,14 +342,13 @@ class CrmSalePipelineTestCase(
         Opportunity = pool.get('sale.opportunity')
         Industry = pool.get('crm.industry')
         Subdivision = pool.get('country.subdivision')
-        company = create_company()
         china = create_china()
         industry = Industry(name="机械")
         industry.save()
         shanghai = Subdivision(
             name="上海市", code='CN-SH', type='municipality', country=china)
         shanghai.save()
-        lead = Opportunity.lead_from_text(company, {
+        lead = Opportunity.lead_from_text({
                 'name': " 张三 ", 'industry': "机械", 'region': 'CN-SH',
                 'size': 'small', 'email': ''})
         self.assertEqual(lead, {
@@ -363,7 +362,7 @@ class CrmSalePipelineTestCase(
                 ]:
             with self.subTest(values=values):
                 with self.assertRaisesRegex(LeadError, message):
-                    Opportunity.lead_from_text(company, values)
+                    Opportunity.lead_from_text(values)
 
     @with_transaction()
     def test_manual_duplicate_warning(self):
