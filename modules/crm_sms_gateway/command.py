@@ -409,7 +409,7 @@ class Message(metaclass=PoolMeta):
                             direction='out', number=message.number,
                             party=message.party, body=text,
                             kind='transactional', reply_to=message))
-        cls.save(messages)
+        cls.save_grouped(messages)
         if replies:
             cls.save(replies)
 
@@ -486,17 +486,8 @@ class Message(metaclass=PoolMeta):
     def identify_senders(cls, messages):
         """Set the party of each sender: the one with the number, or a new
         prospect"""
-        pool = Pool()
-        Mechanism = pool.get('party.contact_mechanism')
         unknown = [m for m in messages if not m.party]
-        numbers = {m.number for m in unknown if m.number.startswith('+')}
-        parties = {}
-        if numbers:
-            for mechanism in Mechanism.search([
-                        ('value_compact', 'in', list(numbers)),
-                        ('type', 'in', ['mobile', 'phone']),
-                        ], order=[('party', 'ASC')]):
-                parties.setdefault(mechanism.value_compact, mechanism.party)
+        parties = cls.parties_by_number({m.number for m in unknown})
         missing = defaultdict(list)
         for message in unknown:
             party = parties.get(message.number)

@@ -2,6 +2,8 @@
 # level of this module contains the full copyright notices and license terms.
 """Every short message in and out, and the raw PDUs read from the SIMs."""
 import datetime
+from collections import defaultdict
+from itertools import chain
 
 from sql import Null
 
@@ -240,6 +242,37 @@ class Message(Workflow, ModelSQL, ModelView):
             ('number', operator, value),
             ('body', operator, value),
             ]
+
+    @classmethod
+    def save_grouped(cls, messages):
+        """Save the changes made to messages, with one write for all those
+        changed the same way (the texts of a batch mostly get the same
+        state, command and date); the changes must be plain values"""
+        groups = defaultdict(list)
+        for message in messages:
+            changes = message._save_values()
+            groups[tuple(sorted(changes.items()))].append(message)
+        writes = [(group, dict(changes))
+            for changes, group in groups.items() if changes]
+        if writes:
+            cls.write(*chain.from_iterable(writes))
+        for message in messages:
+            # Saved, as save() leaves them
+            message._values = message._init_values = None
+
+    @classmethod
+    def parties_by_number(cls, numbers):
+        "The party of each E.164 number among numbers that a party has"
+        Mechanism = Pool().get('party.contact_mechanism')
+        numbers = [n for n in set(numbers) if n.startswith('+')]
+        parties = {}
+        if numbers:
+            for mechanism in Mechanism.search([
+                        ('value_compact', 'in', numbers),
+                        ('type', 'in', ['mobile', 'phone']),
+                        ], order=[('party', 'ASC')]):
+                parties.setdefault(mechanism.value_compact, mechanism.party)
+        return parties
 
     @classmethod
     def create(cls, vlist):

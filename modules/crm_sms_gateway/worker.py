@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from itertools import chain
 
 from sql import Literal, Null
 from sql.conditionals import Coalesce
@@ -485,12 +486,16 @@ def save_pdus(company, modem_id, rows):
                 concat_total=concat.total if concat else None,
                 concat_sequence=concat.sequence if concat else None))
         decoded.append(message)
-    ReceivedPDU.save(records)
     singles = [(r, m) for r, m in zip(records, decoded)
         if r.kind == 'deliver' and r.concat_total is None]
     if singles:
-        create_inbound(company, modem_id,
-            [([r], m.text or '', m.timestamp, True) for r, m in singles])
+        # A whole text is its message at once, linked as its PDU is saved
+        messages = create_inbound(company, modem_id,
+            [(r.sender, 1, m.text or '', m.timestamp, True)
+                for r, m in singles])
+        for (record, _), message in zip(singles, messages):
+            record.message = message
+    ReceivedPDU.save(records)
     reports = [m for r, m in zip(records, decoded) if r.kind == 'report']
     if reports:
         apply_status_reports(modem_id, reports)
@@ -532,36 +537,38 @@ def assemble_parts(company, modem_id, keys, give_up_before=None):
                 or first_date > give_up_before):
             continue
         timestamps = [p.timestamp for p in parts if p.timestamp]
-        made.append((ReceivedPDU.browse([i for i, _, _ in rows]),
-                assembly.text or '', min(timestamps) if timestamps else None,
-                assembly.complete))
+        made.append((ReceivedPDU.browse([i for i, _, _ in rows]), (sender,
+                    len(rows), assembly.text or '',
+                    min(timestamps) if timestamps else None,
+                    assembly.complete)))
     if made:
-        create_inbound(company, modem_id, made)
+        messages = create_inbound(company, modem_id,
+            [item for _, item in made])
+        ReceivedPDU.write(*chain.from_iterable(
+                (list(records), {'message': message.id})
+                for (records, _), message in zip(made, messages)))
     return len(made)
 
 
 def create_inbound(company, modem_id, items):
-    "Create received messages from (pdu records, text, timestamp, complete)"
+    """Create and return received messages from (sender, parts, text,
+    timestamp, complete), with the party of each known sender"""
     pool = Pool()
     Message = pool.get('crm.sms.message')
-    ReceivedPDU = pool.get('crm.sms.pdu')
     Configuration = pool.get('crm.configuration')
     country = Configuration.phone_country_code()
+    numbers = [normalize_phone(sender, country) or sender
+        for sender, *_ in items]
+    parties = Message.parties_by_number(numbers)
     now = utc_now()
-    messages = []
-    for records, text, timestamp, complete in items:
-        sender = records[0].sender
-        messages.append(Message(company=company, direction='in',
-                state='received', modem=modem_id,
-                number=normalize_phone(sender, country) or sender,
-                body=text, parts=len(records), incomplete=not complete,
-                received_date=now,
-                sender_timestamp=naive_utc(timestamp)))
+    messages = [Message(company=company, direction='in',
+            state='received', modem=modem_id, number=number,
+            party=parties.get(number), body=text, parts=parts,
+            incomplete=not complete, received_date=now,
+            sender_timestamp=naive_utc(timestamp))
+        for number, (_, parts, text, timestamp, complete)
+        in zip(numbers, items)]
     Message.save(messages)
-    links = []
-    for message, (records, *_) in zip(messages, items):
-        links.extend((list(records), {'message': message.id}))
-    ReceivedPDU.write(*links)
     return messages
 
 
