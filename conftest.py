@@ -48,6 +48,31 @@ class ScenarioFailure(Exception):
     pass
 
 
+def run_scenario(test):
+    "Run the doctest test as Tryton runs its scenarios; raise on failure"
+    from trytond import backend
+    from trytond.tests.test_tryton import (
+        STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
+    optionflags = (
+        doctest.REPORT_ONLY_FIRST_FAILURE
+        | doctest.ELLIPSIS
+        | doctest.IGNORE_EXCEPTION_DETAIL)
+    if backend.name == 'sqlite':
+        optionflags |= STRIP_DECIMAL
+    runner = doctest.DocTestRunner(
+        checker=doctest_checker, optionflags=optionflags)
+    report = []
+    doctest_setup(test)
+    try:
+        result = runner.run(test, out=report.append)
+    finally:
+        doctest_teardown(test)
+    if result.failed:
+        raise ScenarioFailure(''.join(report))
+    if not result.attempted:
+        raise ScenarioFailure("the scenario has no example")
+
+
 class ScenarioItem(pytest.Item):
 
     def __init__(self, *, doctest, **kwargs):
@@ -55,27 +80,7 @@ class ScenarioItem(pytest.Item):
         self.doctest = doctest
 
     def runtest(self):
-        from trytond import backend
-        from trytond.tests.test_tryton import (
-            STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
-        optionflags = (
-            doctest.REPORT_ONLY_FIRST_FAILURE
-            | doctest.ELLIPSIS
-            | doctest.IGNORE_EXCEPTION_DETAIL)
-        if backend.name == 'sqlite':
-            optionflags |= STRIP_DECIMAL
-        runner = doctest.DocTestRunner(
-            checker=doctest_checker, optionflags=optionflags)
-        report = []
-        doctest_setup(self.doctest)
-        try:
-            result = runner.run(self.doctest, out=report.append)
-        finally:
-            doctest_teardown(self.doctest)
-        if result.failed:
-            raise ScenarioFailure(''.join(report))
-        if not result.attempted:
-            raise ScenarioFailure("the scenario has no example")
+        run_scenario(self.doctest)
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ScenarioFailure):
