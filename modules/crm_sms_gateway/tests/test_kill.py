@@ -35,11 +35,11 @@ from trytond.transaction import Transaction
 from .tools import (
     SimulatorProcess, chinese_text, create_customers, queue_messages)
 
-SEED = 20260214
+SEED = int(os.environ.get('CRM_SMS_KILL_SEED', 20260214))
 CUSTOMERS = 60
-OUTBOUND = 300
-INBOUND = 300
-KILLS = 10
+# scripts/soak_sms.py runs the test with thousands of texts and more kills
+OUTBOUND = INBOUND = int(os.environ.get('CRM_SMS_KILL_TEXTS', 300))
+KILLS = int(os.environ.get('CRM_SMS_KILLS', 10))
 # Seconds between a worker's first pass and its kill: a pass takes up to 4
 # (--slice), a wave keeps the modems busy a few seconds (SEND_DELAY)
 KILL_AFTER = (0.2, 4.0)
