@@ -12,7 +12,7 @@ from trytond.model import (
 from trytond.modules.crm_customer.activity import company_zone
 from trytond.modules.crm_customer.customer import LIFECYCLE_STAGES
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Eval, PYSONDecoder
 from trytond.transaction import Transaction
 
 from . import pdu
@@ -142,6 +142,10 @@ class Campaign(Workflow, ModelSQL, ModelView):
         'crm.team', "Sales Team", states=_states,
         domain=[('company', '=', Eval('company', -1))])
     vip = fields.Boolean("VIP Only", states=_states)
+    domain = fields.Char(
+        "Search", states=_states,
+        help="More criteria, as a Tryton domain on the customers in PYSON, "
+        'for example [["party.addresses.city", "=", "上海"]].')
     scheduled = fields.DateTime(
         "Start", states=_states,
         help="The first text goes at this time; empty for at once.")
@@ -219,9 +223,32 @@ class Campaign(Workflow, ModelSQL, ModelView):
     def default_vip(cls):
         return False
 
+    @classmethod
+    def validate_fields(cls, campaigns, field_names):
+        super().validate_fields(campaigns, field_names)
+        if 'domain' in field_names:
+            for campaign in campaigns:
+                campaign.check_domain()
+
+    def check_domain(self):
+        "The search must be a domain the customers can be searched with"
+        Customer = Pool().get('crm.customer')
+        if not self.domain:
+            return
+        try:
+            domain = PYSONDecoder({}).decode(self.domain)
+            fields.domain_validate(domain)
+            Customer.search(domain, limit=1)
+        except Exception as exception:
+            raise SMSValidationError(gettext(
+                    'crm_sms_gateway.msg_campaign_domain_invalid',
+                    campaign=self.rec_name, error=exception)) from exception
+
     def customer_domain(self):
         "The customers of the segment"
         domain = [('company', '=', self.company.id)]
+        if self.domain:
+            domain.append(PYSONDecoder({}).decode(self.domain))
         for name in ['tier', 'lifecycle_stage', 'industry', 'team']:
             value = getattr(self, name)
             if value:
