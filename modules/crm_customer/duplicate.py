@@ -51,6 +51,29 @@ def find_duplicates(Model, ids, condition, key, display, same=()):
     return result
 
 
+def parties_by_contact(phones=(), emails=()):
+    """Return {value: ids of the parties} for the phone numbers (E.164) and
+    e-mails (lower case) given, found among the active contact mechanisms
+    with the keys the duplicate warnings compare"""
+    pool = Pool()
+    Mechanism = pool.get('party.contact_mechanism')
+    table = Mechanism.__table__()
+    cursor = Transaction().connection.cursor()
+    result = defaultdict(set)
+    for condition, key, values in [
+            (_is_phone, _phone_key, phones),
+            (_is_email, _email_key, emails)]:
+        for sub_values in grouped_slice(
+                sorted(set(values)), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.select(key(table), table.party,
+                    where=key(table).in_(list(sub_values))
+                    & (table.active == Literal(True))
+                    & condition(table)))
+            for value, party in cursor:
+                result[value].add(party)
+    return result
+
+
 def warn_duplicates(kind, duplicates):
     """Raise a warning for the first duplicate not accepted yet.
     Its key comes from the value and the other parties, so accepting it

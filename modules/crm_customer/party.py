@@ -48,6 +48,16 @@ def normalize_phone(value, country_code=None):
     return None
 
 
+def is_mobile_number(value):
+    "Tell if a phone number in its E.164 form is a mobile number"
+    if not phonenumbers:
+        return False
+    number_type = phonenumbers.number_type(phonenumbers.parse(value))
+    return number_type in {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
 def compact_code(value):
     """Return an identifier code without the spaces, dashes, dots and slashes
     people write in it, in upper case: the form code_compact stores"""

@@ -7,6 +7,10 @@ from decimal import Decimal
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
+# The states in which a lead, or the opportunity it became, is still worked
+# on: not yet converted into quotations, nor won, lost or cancelled
+OPEN_STATES = ['lead', 'opportunity']
+
 
 def user_in_group(group):
     """Tell if the user of the transaction is a member of the group (a

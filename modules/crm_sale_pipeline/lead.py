@@ -25,11 +25,8 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .common import OPEN_STATES
 from .notify import employee_users, notify
-
-# The states in which the score still guides the work: leads and the
-# opportunities they became, not yet converted into quotations
-SCORED_STATES = ['lead', 'opportunity']
 
 GRADES = [
     (None, ""),
@@ -505,7 +502,7 @@ class Opportunity(metaclass=PoolMeta):
             Index(t, (t.lead_score, Index.Range(order='DESC'))))
         cls._buttons.update({
                 'score': {
-                    'invisible': ~Eval('state').in_(SCORED_STATES),
+                    'invisible': ~Eval('state').in_(OPEN_STATES),
                     'icon': 'tryton-refresh',
                     'depends': ['state'],
                     },
@@ -608,7 +605,7 @@ class Opportunity(metaclass=PoolMeta):
     @ModelView.button
     def score(cls, opportunities):
         cls.score_leads(
-            [o for o in opportunities if o.state in SCORED_STATES])
+            [o for o in opportunities if o.state in OPEN_STATES])
 
     @classmethod
     @ModelView.button
@@ -624,7 +621,7 @@ class Opportunity(metaclass=PoolMeta):
         with their customers change every day"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        where = table.state.in_(SCORED_STATES)
+        where = table.state.in_(OPEN_STATES)
         company_id = Transaction().context.get('company')
         if company_id:
             where &= table.company == company_id

@@ -7,6 +7,7 @@ import json
 
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
+from trytond.modules.crm_customer.party import normalize_phone
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
@@ -143,20 +144,23 @@ class Message(metaclass=PoolMeta):
 
     @classmethod
     def create_prospects(cls, company, numbers):
-        "Each new prospect is also a lead, with the SMS source"
+        """Each new prospect is also a lead with the SMS source, taken in
+        like the leads of every other path"""
         pool = Pool()
         Opportunity = pool.get('sale.opportunity')
         Source = pool.get('crm.source')
         ModelData = pool.get('ir.model.data')
         prospects = super().create_prospects(company, numbers)
         source = Source(ModelData.get_id('crm_sms_gateway', 'source_sms'))
-        Opportunity.create([{
-                    'company': company.id,
-                    'currency': company.currency.id,
-                    'party': party.id,
-                    'source': source.id,
+        # A number the phone library does not know as valid would refuse
+        # the lead and stop the processing of every text of the batch: its
+        # sender stays a prospect without lead
+        Opportunity.capture_leads(company, [{
+                    'phone': number,
+                    'source': source,
                     'description': gettext(
                         'crm_sale_pipeline.msg_sms_lead_description',
                         number=number),
-                    } for number, party in prospects.items()])
+                    } for number in prospects if normalize_phone(number)],
+            intake='sms')
         return prospects

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sql import Literal, Select
 
+import trytond.config as config
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.modules.crm_customer.tests.tools import TranslationCheckMixin
@@ -14,12 +15,15 @@ from trytond.modules.crm_sale_pipeline.collection import (
 from trytond.modules.crm_sale_pipeline.common import lines_fingerprint
 from trytond.modules.crm_sale_pipeline.lead import (
     lead_grade, lead_scores, next_member)
+from trytond.modules.crm_sale_pipeline.lead_intake import (
+    LeadError, match_parties)
 from trytond.modules.crm_sale_pipeline.price import line_floor
 from trytond.modules.crm_sale_pipeline.reporting import (
     add_days, days_between, stage_positions)
 from trytond.modules.crm_sale_pipeline.support import support_priority
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import (
+    DB_NAME, ModuleTestCase, RouteTestCase, with_transaction)
 from trytond.transaction import Transaction
 
 
@@ -209,6 +213,50 @@ class LeadGradeTestCase(unittest.TestCase):
         self.assertIsNone(lead_grade(None, 30, 60))
 
 
+class MatchPartiesTestCase(unittest.TestCase):
+    "The party each lead of a batch joins"
+
+    def test_known_phone_before_email(self):
+        self.assertEqual(match_parties(
+                [{'phone': '+8613800000001', 'email': 'a@example.com'}],
+                {'+8613800000001': 7, 'a@example.com': 9}), [7])
+
+    def test_known_email(self):
+        self.assertEqual(match_parties(
+                [{'phone': '+8613800000001', 'email': 'a@example.com'}],
+                {'a@example.com': 9}), [9])
+
+    def test_new_parties_shared_in_the_batch(self):
+        "A later lead with the number or e-mail of an earlier new one joins it"
+        self.assertEqual(match_parties([
+                    {'phone': '+8613800000001'},
+                    {'email': 'b@example.com'},
+                    {'phone': '+8613800000001', 'email': 'c@example.com'},
+                    {'email': 'c@example.com'},
+                    {'phone': '+8613800000002', 'email': 'b@example.com'},
+                    ], {}), [-1, -2, -1, -1, -2])
+
+    def test_new_key_of_a_known_party(self):
+        "The e-mail a lead gives with a known number leads to that party"
+        self.assertEqual(match_parties([
+                    {'phone': '+8613800000001', 'email': 'new@example.com'},
+                    {'email': 'new@example.com'},
+                    ], {'+8613800000001': 4}), [4, 4])
+
+
+def create_china():
+    "China as the default phone country of the CRM"
+    pool = Pool()
+    Country = pool.get('country.country')
+    Configuration = pool.get('crm.configuration')
+    china = Country(name="China", code='CN')
+    china.save()
+    configuration = Configuration(1)
+    configuration.phone_country = china
+    configuration.save()
+    return china
+
+
 class CrmSalePipelineTestCase(
         TranslationCheckMixin, CompanyTestMixin, ModuleTestCase):
     "Test the crm_sale_pipeline module"
@@ -344,5 +392,345 @@ class CrmSalePipelineTestCase(
         self.assertEqual(
             [o.lead_score for o in Opportunity.browse(leads)], expected)
 
+    @with_transaction()
+    def test_capture_leads(self):
+        "Leads join the party with their number or e-mail, or a prospect"
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        Customer = pool.get('crm.customer')
+        Source = pool.get('crm.source')
+        company = create_company()
+        create_china()
+        source = Source(name="Trade Fair")
+        source.save()
+        with set_company(company):
+            first, second, third, fourth = Opportunity.capture_leads(
+                company, [{
+                        'name': "王经理", 'organisation': "苏州精密模具有限公司",
+                        'phone': '138 0013 8000', 'source': source,
+                        'comment': "<b>要报价</b>",
+                        }, {
+                        'name': "王经理", 'phone': '+86 138-0013-8000',
+                        'email': 'Wang@Example.COM',
+                        }, {
+                        'email': 'wang@example.com',
+                        }, {
+                        'phone': '021 6234 5678',
+                        }])
+        self.assertEqual(first.party, second.party)
+        self.assertEqual(first.party, third.party)
+        self.assertEqual(first.party.name, "苏州精密模具有限公司")
+        mechanism, = first.party.contact_mechanisms
+        self.assertEqual(
+            (mechanism.type, mechanism.value_compact, mechanism.name),
+            ('mobile', '+8613800138000', "王经理"))
+        self.assertEqual(first.comment, "<b>要报价</b>")
+        self.assertEqual(first.lead_phone, '138 0013 8000')
+        self.assertEqual(first.intake, 'api')
+        self.assertIsNone(first.duplicate_of)
+        self.assertEqual(second.duplicate_of, first)
+        self.assertEqual(third.duplicate_of, first)
+        self.assertIsNone(fourth.duplicate_of)
+        self.assertEqual(fourth.party.contact_mechanisms[0].type, 'phone')
+        customers = Customer.search([], order=[('id', 'ASC')])
+        self.assertEqual(
+            [(c.party, c.customer_type, c.source) for c in customers],
+            [(first.party, 'enterprise', source),
+                (fourth.party, 'individual', None)])
 
-del ModuleTestCase
+        with set_company(company):
+            again, = Opportunity.capture_leads(
+                company, [{'phone': '13800138000'}])
+        self.assertEqual(again.duplicate_of, first)
+        Opportunity.cancel([first])
+        with set_company(company):
+            later, = Opportunity.capture_leads(
+                company, [{'phone': '13800138000'}])
+        # The first open one not itself a duplicate
+        self.assertIsNone(later.duplicate_of)
+
+    @with_transaction()
+    def test_capture_leads_bad_input(self):
+        "A bad lead stops the batch before anything is written"
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        Party = pool.get('party.party')
+        company = create_company()
+        parties = Party.search([], count=True)
+        for lead, message in [
+                ({'name': "李"}, "phone number or an e-mail"),
+                ({'phone': '12345'}, '"12345" is not a valid phone'),
+                ({'email': 'li@'}, 'not a valid e-mail'),
+                ({'phone': '+8613800138000', 'name': "李" * 101},
+                    '"name" has more than 100'),
+                ]:
+            with self.subTest(lead=lead), set_company(company):
+                with self.assertRaisesRegex(LeadError, message):
+                    Opportunity.capture_leads(
+                        company, [{'phone': '+8613900000000'}, lead])
+        self.assertEqual(Party.search([], count=True), parties)
+        self.assertEqual(Opportunity.search([], count=True), 0)
+
+    @with_transaction()
+    def test_lead_from_text(self):
+        "Names of an industry, a region and a size read from text"
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        Industry = pool.get('crm.industry')
+        Subdivision = pool.get('country.subdivision')
+        china = create_china()
+        industry = Industry(name="机械")
+        industry.save()
+        shanghai = Subdivision(
+            name="上海市", code='CN-SH', type='municipality', country=china)
+        shanghai.save()
+        lead = Opportunity.lead_from_text({
+                'name': " 张三 ", 'industry': "机械", 'region': 'CN-SH',
+                'size': 'small', 'email': ''})
+        self.assertEqual(lead, {
+                'name': "张三", 'industry': industry, 'region': shanghai,
+                'size': 'small'})
+        for values, message in [
+                ({'fax': '1'}, 'field "fax" is unknown'),
+                ({'industry': "化工"}, 'no industry "化工"'),
+                ({'region': "火星"}, '"火星" is not the name or code'),
+                ({'size': 'huge'}, '"huge" is not one of'),
+                ]:
+            with self.subTest(values=values):
+                with self.assertRaisesRegex(LeadError, message):
+                    Opportunity.lead_from_text(values)
+
+    @with_transaction()
+    def test_capture_leads_duplicates(self):
+        """A captured lead repeats the open deals of the parties with the
+        number or e-mail it gave, and no other; a deal typed in for a party
+        picked from the list is repeat business"""
+        pool = Pool()
+        Opportunity = pool.get('sale.opportunity')
+        Party = pool.get('party.party')
+        company = create_company()
+        create_china()
+        with Transaction().set_context(_skip_warnings=True):
+            zhao, qian, purchasing = Party.create([{
+                        'name': "赵六",
+                        'contact_mechanisms': [('create', [
+                                    {'type': 'mobile', 'value': '13800138000'},
+                                    {'type': 'email',
+                                        'value': 'zhao@example.com'},
+                                    ])],
+                        }, {
+                        'name': "钱七",
+                        'contact_mechanisms': [('create', [
+                                    {'type': 'email',
+                                        'value': 'Qian@Example.com'},
+                                    ])],
+                        }, {
+                        'name': "赵六（采购部）",
+                        'contact_mechanisms': [('create', [
+                                    {'type': 'email',
+                                        'value': 'zhao@example.com'},
+                                    ])],
+                        }])
+        with set_company(company):
+            deal, repeat, shared = Opportunity.create([
+                    {'party': qian.id}, {'party': qian.id},
+                    {'party': purchasing.id}])
+            # 赵六 shares an e-mail with the purchasing department, which
+            # has an open deal, but the lead gave only his number
+            by_phone, = Opportunity.capture_leads(
+                company, [{'phone': '13800138000'}])
+            by_email, by_both = Opportunity.capture_leads(company, [
+                    {'email': 'ZHAO@example.com'},
+                    {'phone': '138 0013 8000', 'email': 'qian@example.com'},
+                    ])
+        self.assertEqual(
+            [o.duplicate_of for o in [deal, repeat, shared, by_phone]],
+            [None] * 4)
+        self.assertEqual((by_phone.party, by_both.party), (zhao, zhao))
+        # The oldest open deal of the parties with the e-mail
+        self.assertEqual(by_email.duplicate_of, shared)
+        self.assertEqual(by_both.duplicate_of, deal)
+
+    @with_transaction()
+    def test_capture_leads_assigned(self):
+        """A captured lead is nobody's, whoever takes it in: the assignment
+        rules give it"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        Opportunity = pool.get('sale.opportunity')
+        Party = pool.get('party.party')
+        Rule = pool.get('crm.sale.lead.assignment_rule')
+        company = create_company()
+        create_china()
+        parties = Party.create([{'name': "录入员"}, {'name': "销售"}])
+        clerk, seller = Employee.create([
+                {'party': p.id, 'company': company.id} for p in parties])
+        with set_company(company), \
+                Transaction().set_context(employee=clerk.id):
+            rule, = Rule.create([{
+                        'name': "全部", 'method': 'employee',
+                        'employee': seller.id}])
+            captured, = Opportunity.capture_leads(
+                company, [{'phone': '13800138000'}])
+            typed, = Opportunity.create([{}])
+        self.assertEqual(
+            (captured.employee, captured.assignment_rule), (seller, rule))
+        self.assertEqual(
+            (typed.employee, typed.assignment_rule), (clerk, None))
+
+
+class LeadRouteTestCase(RouteTestCase):
+    "The public address of the lead web forms"
+    module = 'crm_sale_pipeline'
+
+    @classmethod
+    def setUpDatabase(cls):
+        pool = Pool()
+        Form = pool.get('crm.sale.lead.form')
+        Source = pool.get('crm.source')
+        company = create_company()
+        source = Source(name="Web Site")
+        source.save()
+        cls.form, cls.limited, cls.closed = Form.create([{
+                    'company': company.id, 'name': "Contact us",
+                    'source': source.id, 'ip_limit': 50,
+                    'hourly_limit': 100,
+                    'allowed_origins': 'https://www.example.com\n',
+                    }, {
+                    'company': company.id, 'name': "Newsletter",
+                    'source': source.id, 'ip_limit': 2,
+                    'hourly_limit': 3,
+                    }, {
+                    'company': company.id, 'name': "Old",
+                    'source': source.id, 'active': False,
+                    }])
+        cls.tokens = {f.name: f.token for f in [
+                cls.form, cls.limited, cls.closed]}
+
+    def setUp(self):
+        super().setUp()
+        cors = config.get('web', 'cors', default='')
+        config.set('web', 'cors', 'https://www.example.com\nhttps://evil.test')
+        self.addCleanup(config.set, 'web', 'cors', cors)
+
+    def url(self, form="Contact us"):
+        return f'/{DB_NAME}/crm_sale_pipeline/lead/{self.tokens[form]}'
+
+    def post(self, form="Contact us", address='192.0.2.1', **kwargs):
+        return self.client().post(self.url(form),
+            environ_base={'REMOTE_ADDR': address}, **kwargs)
+
+    def lead(self, number):
+        with Transaction().start(DB_NAME, 0):
+            Opportunity = Pool().get('sale.opportunity')
+            lead, = Opportunity.search([('number', '=', number)])
+            return {
+                'party': lead.party.name, 'intake': lead.intake,
+                'source': lead.source.name, 'comment': lead.comment,
+                'description': lead.description,
+                'duplicate': bool(lead.duplicate_of)}
+
+    def test_form_encoded(self):
+        "A form posts a lead: the reply names its number only"
+        response = self.post(data={
+                'name': "陈先生", 'phone': '+86 139 0000 1111',
+                'message': "<script>alert(1)</script>\n需要样品",
+                'website': ''})
+        self.assertEqual(response.status_code, 201, msg=response.data)
+        reply = response.json
+        self.assertEqual(set(reply), {'status', 'reference'})
+        self.assertEqual(self.lead(reply['reference']), {
+                'party': "陈先生", 'intake': 'web', 'source': "Web Site",
+                'comment': "<script>alert(1)</script>\n需要样品",
+                'description': 'Web form "Contact us"',
+                'duplicate': False})
+
+        again = self.post(data={'phone': '+8613900001111'})
+        self.assertEqual(again.status_code, 201)
+        self.assertTrue(self.lead(again.json['reference'])['duplicate'])
+
+    def test_json(self):
+        response = self.post(json={
+                'organisation': "深圳蓝海电子", 'email': 'buy@lanhai.example'},
+            headers={'Origin': 'https://www.example.com'})
+        self.assertEqual(response.status_code, 201)
+        self.assertEqual(
+            response.headers['Access-Control-Allow-Origin'],
+            'https://www.example.com')
+        self.assertEqual(
+            self.lead(response.json['reference'])['party'], "深圳蓝海电子")
+
+    def test_bad_input(self):
+        "Bad input is refused with the reason and creates nothing"
+        with Transaction().start(DB_NAME, 0):
+            Opportunity = Pool().get('sale.opportunity')
+            count = Opportunity.search([], count=True)
+        for kwargs, message in [
+                ({'data': {'name': "x"}}, "phone number or an e-mail"),
+                ({'data': {'phone': 'abc'}}, '"abc" is not a valid phone'),
+                ({'data': {'phone': '+8613900001111', 'fax': '1'}},
+                    'field "fax" is unknown'),
+                ({'data': {'phone': '+8613900001111',
+                            'message': 'x' * 4001}},
+                    'field "message" has more than 4000'),
+                ({'json': {'phone': 13900001111}}, "values are text"),
+                ({'json': ['+8613900001111']}, "values are text"),
+                ({'data': 'not json',
+                        'content_type': 'application/json'},
+                    "values are text"),
+                ]:
+            with self.subTest(kwargs=kwargs):
+                response = self.post(**kwargs)
+                self.assertEqual(response.status_code, 400)
+                self.assertIn(message, response.json['error'])
+        with Transaction().start(DB_NAME, 0):
+            self.assertEqual(Opportunity.search([], count=True), count)
+
+    def test_too_large(self):
+        response = self.post(data={'message': 'x' * 50000})
+        self.assertEqual(response.status_code, 413)
+
+    def test_refused(self):
+        "Unknown and inactive forms, and other web sites, are forbidden"
+        for form, headers in [
+                (None, {}),
+                ("Old", {}),
+                ("Contact us", {'Origin': 'https://evil.test'}),
+                ]:
+            with self.subTest(form=form, headers=headers):
+                url = (self.url(form) if form
+                    else f'/{DB_NAME}/crm_sale_pipeline/lead/unknown')
+                response = self.client().post(url, headers=headers,
+                    data={'phone': '+8613900002222'})
+                self.assertEqual(response.status_code, 403)
+                self.assertIn('error', response.json)
+
+    def test_honeypot(self):
+        "A robot that fills the hidden field gets a reply and no lead"
+        response = self.post(data={
+                'phone': '+8613900003333', 'website': 'http://spam.test'})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json, {'status': 'received'})
+        with Transaction().start(DB_NAME, 0):
+            Submission = Pool().get('crm.sale.lead.submission')
+            submission, = Submission.search([('result', '=', 'spam')])
+            self.assertIsNone(submission.opportunity)
+
+    def test_rate_limit(self):
+        "Each address, then the form, runs out of posts for the hour"
+        statuses = [
+            self.post("Newsletter", address, data={'phone': phone}).status_code
+            for address, phone in [
+                ('198.51.100.1', '+8613900004444'),
+                ('198.51.100.1', 'bad'),
+                ('198.51.100.1', '+8613900004445'),
+                ('198.51.100.2', '+8613900004446'),
+                ('198.51.100.3', '+8613900004447'),
+                ]]
+        self.assertEqual(statuses, [201, 400, 429, 201, 429])
+        response = self.post("Newsletter", '198.51.100.9',
+            data={'phone': '+8613900004448'})
+        self.assertEqual(response.headers['Retry-After'], '3600')
+
+
+del ModuleTestCase, RouteTestCase
