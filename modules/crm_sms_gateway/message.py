@@ -10,6 +10,7 @@ from sql import Null
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.model.exceptions import AccessError
+from trytond.modules.crm_customer.duplicate import parties_by_contact
 from trytond.modules.crm_customer.party import normalize_phone
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
@@ -262,17 +263,12 @@ class Message(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def parties_by_number(cls, numbers):
-        "The party of each E.164 number among numbers that a party has"
-        Mechanism = Pool().get('party.contact_mechanism')
-        numbers = [n for n in set(numbers) if n.startswith('+')]
-        parties = {}
-        if numbers:
-            for mechanism in Mechanism.search([
-                        ('value_compact', 'in', numbers),
-                        ('type', 'in', ['mobile', 'phone']),
-                        ], order=[('party', 'ASC')]):
-                parties.setdefault(mechanism.value_compact, mechanism.party)
-        return parties
+        """The party of each E.164 number among numbers that a party has,
+        the oldest when several share it"""
+        Party = Pool().get('party.party')
+        found = parties_by_contact(
+            phones=[n for n in numbers if n.startswith('+')])
+        return {n: Party(min(ids)) for n, ids in found.items()}
 
     @classmethod
     def create(cls, vlist):
